@@ -1,0 +1,76 @@
+"""Pieces every OpenAI-style endpoint shares: list pages, SSE frames, request bases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import bad_request
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class Body(BaseModel):
+    """Request bodies reject unknown fields, as OpenAI does, naming the field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def page(items: Sequence[T], *, limit: int, order: Literal["asc", "desc"], after: str | None,
+         before: str | None, last_id_field: bool = True) -> dict[str, Any]:
+    """One cursor page of ``items`` (given oldest first), shaped like OpenAI's lists."""
+    if not 1 <= limit <= 100:
+        raise bad_request("Invalid 'limit': integer must be between 1 and 100.", "limit", "invalid_value")
+    ordered = list(items) if order == "asc" else list(reversed(items))
+    ids = [getattr(item, "id") for item in ordered]
+    for name, cursor in (("after", after), ("before", before)):
+        if cursor is not None and cursor not in ids:
+            raise bad_request(f"Invalid '{name}': no object with id '{cursor}' in this list.", name)
+    if after is not None:
+        ordered = ordered[ids.index(after) + 1:]
+    if before is not None:
+        ordered = ordered[:ordered.index(next(i for i in ordered if getattr(i, "id") == before))]
+        chosen, has_more = ordered[-limit:], len(ordered) > limit
+    else:
+        chosen, has_more = ordered[:limit], len(ordered) > limit
+    data = [item.model_dump(mode="json") for item in chosen]
+    body: dict[str, Any] = {"object": "list", "data": data, "has_more": has_more,
+                            "first_id": data[0]["id"] if data else None}
+    if last_id_field:
+        body["last_id"] = data[-1]["id"] if data else None
+    return body
+
+
+def sse(event: str | None, data: BaseModel | str) -> bytes:
+    """One server-sent event frame; ``event`` None for APIs that put the type in the data."""
+    payload = data if isinstance(data, str) else data.model_dump_json()
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {payload}\n\n".encode()
+
+
+class ThreadToLoop:
+    """Carries frames from a worker thread into an async response, as they happen.
+
+    Create it inside the response's async generator (it needs the running loop),
+    then start the worker that calls :meth:`put`.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def put(self, frame: bytes | None) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, frame)
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        """Yield frames until the worker puts ``None``."""
+        while (frame := await self.queue.get()) is not None:
+            yield frame
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"))
