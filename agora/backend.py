@@ -1,0 +1,107 @@
+"""Where replies come from: the embedded server, OpenAI, or another compatible server."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+
+from openai import OpenAI
+
+from .engines import Engine, LlamaEngine, ScriptedEngine
+from .personas import Persona
+from .server import EmbeddedServer
+from .settings import Settings, api_key
+
+log = logging.getLogger(__name__)
+
+OPENAI_DEFAULT_MODEL = "gpt-4.1-mini"
+
+
+def make_engine(settings: Settings) -> Engine:
+    if settings.engine == "scripted":
+        return ScriptedEngine(delay=settings.scripted_delay, first_delay=settings.scripted_first_delay)
+    return LlamaEngine(settings.gguf, default_max_tokens=settings.max_output_tokens)
+
+
+class Backend:
+    """One connection shared by all sessions; it holds no conversation state.
+
+    With no key and no base URL it starts the embedded server on a free loopback
+    port (lazily, on first use, or at once with :meth:`start`).
+    """
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.api = settings.resolved_api
+        self.engine = (engine or make_engine(settings)) if settings.embedded else None
+        self.server: EmbeddedServer | None = None
+        self._client: OpenAI | None = None
+        self._lock = threading.Lock()
+        self._assistant_ids: dict[tuple[str, str], str] = {}
+
+    @property
+    def default_model(self) -> str:
+        if self.settings.model:
+            return self.settings.model
+        return self.engine.model_id if self.engine is not None else OPENAI_DEFAULT_MODEL
+
+    def model_for(self, persona: Persona) -> str:
+        return persona.model or self.default_model
+
+    @property
+    def where(self) -> str:
+        if self.engine is not None:
+            return f"embedded server ({self.engine.name} engine)"
+        return self.settings.base_url or "OpenAI"
+
+    def badge(self) -> str:
+        return f"{self.api} API · {self.default_model} · {self.where}"
+
+    @property
+    def local_model(self) -> bool:
+        """Replies come from the one local llama.cpp model (served one at a time)."""
+        return isinstance(self.engine, LlamaEngine)
+
+    def start(self) -> OpenAI:
+        return self.client()
+
+    def client(self) -> OpenAI:
+        with self._lock:
+            if self._client is None:
+                if self.engine is not None:
+                    self.server = EmbeddedServer(self.engine)
+                    base_url, key = self.server.start(), "embedded"
+                    log.info("embedded server at %s (engine %s)", base_url, self.engine.name)
+                else:
+                    base_url, key = self.settings.base_url, api_key() or "not-needed"
+                self._client = OpenAI(base_url=base_url, api_key=key, timeout=self.settings.timeout, max_retries=2)
+            return self._client
+
+    def assistant_id(self, persona: Persona) -> str:
+        """The persona's assistant on the target server: named, found by metadata, or created."""
+        if persona.assistant_id:
+            return persona.assistant_id
+        model = self.model_for(persona)
+        fingerprint = hashlib.sha256(f"{model}\n{persona.temperature}\n{persona.instructions}".encode()).hexdigest()[:16]
+        key = (persona.id, fingerprint)
+        with self._lock:
+            if key in self._assistant_ids:
+                return self._assistant_ids[key]
+        client = self.client()
+        found = next((a for a in client.beta.assistants.list(limit=100)
+                      if (a.metadata or {}).get("agora_persona") == persona.id
+                      and (a.metadata or {}).get("agora_fingerprint") == fingerprint), None)
+        if found is None:
+            found = client.beta.assistants.create(
+                model=model, name=persona.name, instructions=persona.instructions, temperature=persona.temperature,
+                metadata={"agora_persona": persona.id, "agora_fingerprint": fingerprint})
+        with self._lock:
+            self._assistant_ids[key] = found.id
+        return found.id
+
+    def close(self) -> None:
+        with self._lock:
+            if self.server is not None:
+                self.server.stop()
+            self.server, self._client = None, None
