@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Sequence
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Literal, TypeVar
 
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from .errors import bad_request
@@ -72,5 +73,32 @@ class ThreadToLoop:
             yield frame
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"))
+def threaded_stream(work: Callable[[Callable[[bytes], None], threading.Event], None]) -> StreamingResponse:
+    """Stream the frames ``work(emit, cancelled)`` emits from a worker thread.
+
+    If the client disconnects, ``cancelled`` is set so the engine stops at once.
+    """
+
+    async def frames() -> AsyncIterator[bytes]:
+        channel, cancelled = ThreadToLoop(), threading.Event()
+
+        def run() -> None:
+            try:
+                work(channel.put, cancelled)
+            finally:
+                channel.put(None)
+
+        threading.Thread(target=run, name="agora-stream", daemon=True).start()
+        finished = False
+        try:
+            async for frame in channel.frames():
+                yield frame
+            finished = True
+        finally:
+            if not finished:
+                cancelled.set()
+
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

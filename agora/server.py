@@ -17,8 +17,10 @@ import uvicorn
 from fastapi import Depends, FastAPI, Request
 
 from .assistants_api import AssistantsAPI, model_list
+from .chat_api import ChatAPI
 from .engines import Engine, LlamaEngine, ScriptedEngine
 from .errors import OpenAIError, install_error_handlers
+from .responses_api import ResponsesAPI
 from .runs import RunExecutor
 from .store import MemoryStore, Store
 
@@ -49,6 +51,8 @@ def create_app(engine: Engine, *, store: Store | None = None, api_key: str | Non
     executor = RunExecutor(store, engine)
     assistants = AssistantsAPI(store, executor, engine.model_id)
     app.include_router(assistants.router)
+    app.include_router(ResponsesAPI(store, engine).router)
+    app.include_router(ChatAPI(engine).router)
     app.state.engine, app.state.store, app.state.executor = engine, store, executor
 
     @app.get("/v1/models")

@@ -1,0 +1,303 @@
+"""The Responses API with Conversations: the Assistants API's successor.
+
+History comes from a Conversation (``conversation=``), from a chain of stored
+responses (``previous_response_id``), or from the input items themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from openai.types.conversations import Conversation, ConversationDeletedResource
+from openai.types.conversations import Message as ConvMessage
+from openai.types.responses import (
+    Response,
+    ResponseCompletedEvent,
+    ResponseContentPartAddedEvent,
+    ResponseContentPartDoneEvent,
+    ResponseCreatedEvent,
+    ResponseFailedEvent,
+    ResponseIncompleteEvent,
+    ResponseInProgressEvent,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputItemDoneEvent,
+    ResponseOutputMessage,
+    ResponseOutputText,
+    ResponseTextDeltaEvent,
+    ResponseTextDoneEvent,
+    ResponseUsage,
+)
+from openai.types.responses.response import Conversation as ResponseConversation
+from openai.types.responses.response import IncompleteDetails
+from openai.types.responses.response_error import ResponseError
+from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+from pydantic import BaseModel, Field
+
+from .api_common import Body, page, sse, threaded_stream
+from .engines import Engine, Generation
+from .errors import bad_request, not_found
+from .store import Store, new_id, now
+
+ChatMessages = list[dict[str, str]]
+
+
+class ResponseContext(BaseModel):
+    """What a stored response saw and said, so ``previous_response_id`` can continue it."""
+
+    id: str
+    messages: list[dict[str, str]]
+
+
+class ConversationIn(Body):
+    items: list[dict[str, Any]] | None = None
+    metadata: dict[str, str] | None = None
+
+
+class ItemsIn(Body):
+    items: list[dict[str, Any]]
+
+
+class ResponseIn(Body):
+    model: str | None = None
+    input: str | list[dict[str, Any]] = ""
+    instructions: str | None = None
+    conversation: str | dict[str, str] | None = None
+    previous_response_id: str | None = None
+    store: bool | None = True
+    stream: bool | None = None
+    max_output_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    metadata: dict[str, str] | None = None
+    background: bool | None = None
+    include: list[str] | None = None
+    parallel_tool_calls: bool | None = None
+    prompt_cache_key: str | None = None
+    reasoning: Any = None
+    safety_identifier: str | None = None
+    service_tier: str | None = None
+    stream_options: Any = None
+    text: Any = None
+    tool_choice: Any = None
+    tools: list[Any] | None = None
+    top_logprobs: int | None = None
+    truncation: str | None = None
+    user: str | None = None
+
+
+def item_text(item: dict[str, Any], where: str) -> tuple[str, str]:
+    """(role, text) of one input item: an easy message or a ``type: message`` item."""
+    if item.get("type", "message") != "message":
+        raise bad_request(f"Only message items are supported by this server, got '{item.get('type')}'.",
+                          f"{where}.type")
+    role = item.get("role")
+    if role not in ("user", "assistant", "system", "developer"):
+        raise bad_request(f"Invalid value for '{where}.role': {role!r}.", f"{where}.role", "invalid_value")
+    content = item.get("content")
+    if isinstance(content, str):
+        return role, content
+    if not isinstance(content, list):
+        raise bad_request(f"Missing required parameter: '{where}.content'.", f"{where}.content",
+                          "missing_required_parameter")
+    parts = []
+    for j, part in enumerate(content):
+        if part.get("type") not in ("input_text", "output_text", "text") or not isinstance(part.get("text"), str):
+            raise bad_request("Only text content parts are supported by this server.", f"{where}.content[{j}]")
+        parts.append(part["text"])
+    return role, "".join(parts)
+
+
+def to_conv_item(role: str, text: str) -> ConvMessage:
+    part: dict[str, Any] = ({"type": "output_text", "text": text, "annotations": []} if role == "assistant"
+                            else {"type": "input_text", "text": text})
+    return ConvMessage.model_validate({"id": new_id("msg"), "type": "message", "role": role, "status": "completed",
+                                       "content": [part]})
+
+
+def conv_item_text(item: ConvMessage) -> str:
+    return "".join(getattr(part, "text", "") or "" for part in item.content)
+
+
+class ResponsesAPI:
+    def __init__(self, store: Store, engine: Engine) -> None:
+        self.store, self.engine = store, engine
+        self.router = APIRouter(prefix="/v1")
+        r = self.router
+        r.post("/conversations")(self.create_conversation)
+        r.get("/conversations/{conversation_id}")(self.get_conversation)
+        r.delete("/conversations/{conversation_id}")(self.delete_conversation)
+        r.post("/conversations/{conversation_id}/items")(self.create_items)
+        r.get("/conversations/{conversation_id}/items")(self.list_items)
+        r.post("/responses")(self.create_response)
+        r.get("/responses/{response_id}")(self.get_response)
+
+    # ------------------------------------------------------------------ conversations
+
+    def _conversation(self, conversation_id: str) -> Conversation:
+        found = self.store.get("conversation", conversation_id, Conversation)
+        if found is None:
+            raise not_found("conversation", conversation_id)
+        return found
+
+    def _items_from(self, raw: list[dict[str, Any]], param: str) -> list[ConvMessage]:
+        return [to_conv_item(*item_text(item, f"{param}[{i}]")) for i, item in enumerate(raw)]
+
+    def create_conversation(self, body: ConversationIn | None = None) -> Conversation:
+        body = body or ConversationIn()
+        items = self._items_from(body.items or [], "items")
+        conv = self.store.put("conversation", Conversation(id=new_id("conv"), object="conversation",
+                                                           created_at=now(), metadata=body.metadata or {}))
+        for item in items:
+            self.store.put("conv_item", item, parent=conv.id)
+        return conv
+
+    def get_conversation(self, conversation_id: str) -> Conversation:
+        return self._conversation(conversation_id)
+
+    def delete_conversation(self, conversation_id: str) -> ConversationDeletedResource:
+        self._conversation(conversation_id)
+        for item in self.store.children("conv_item", conversation_id, ConvMessage):
+            self.store.delete("conv_item", item.id)
+        self.store.delete("conversation", conversation_id)
+        return ConversationDeletedResource(id=conversation_id, deleted=True, object="conversation.deleted")
+
+    def create_items(self, conversation_id: str, body: ItemsIn) -> dict[str, Any]:
+        self._conversation(conversation_id)
+        items = [self.store.put("conv_item", item, parent=conversation_id)
+                 for item in self._items_from(body.items, "items")]
+        return page(items, limit=max(1, min(100, len(items) or 1)), order="asc", after=None, before=None)
+
+    def list_items(self, conversation_id: str, limit: int = 20, order: Literal["asc", "desc"] = "desc",
+                   after: str | None = None, include: list[str] | None = None) -> dict[str, Any]:
+        self._conversation(conversation_id)
+        return page(self.store.children("conv_item", conversation_id, ConvMessage), limit=limit, order=order,
+                    after=after, before=None)
+
+    # ------------------------------------------------------------------ responses
+
+    def get_response(self, response_id: str) -> Response:
+        found = self.store.get("response", response_id, Response)
+        if found is None:
+            raise not_found("response", response_id)
+        return found
+
+    def _history(self, body: ResponseIn) -> tuple[ChatMessages, str | None]:
+        conversation_id = body.conversation.get("id") if isinstance(body.conversation, dict) else body.conversation
+        if conversation_id and body.previous_response_id:
+            raise bad_request("Mutually exclusive parameters: Ensure you are only providing one of: "
+                              "'previous_response_id' or 'conversation'.", "conversation")
+        if conversation_id:
+            self._conversation(conversation_id)
+            items = self.store.children("conv_item", conversation_id, ConvMessage)
+            return [{"role": i.role, "content": conv_item_text(i)} for i in items], conversation_id
+        if body.previous_response_id:
+            ctx = self.store.get("response_context", body.previous_response_id, ResponseContext)
+            if ctx is None:
+                raise not_found("response", body.previous_response_id)
+            return list(ctx.messages), None
+        return [], None
+
+    def create_response(self, body: ResponseIn) -> Any:
+        history, conversation_id = self._history(body)
+        raw = [{"role": "user", "content": body.input}] if isinstance(body.input, str) else body.input
+        new_items = [item_text(item, f"input[{i}]") for i, item in enumerate(raw)]
+        if not new_items:
+            raise bad_request("Missing required parameter: 'input'.", "input", "missing_required_parameter")
+        context = history + [{"role": "system" if r == "developer" else r, "content": t} for r, t in new_items]
+        prompt = ([{"role": "system", "content": body.instructions}] if body.instructions else []) + context
+        resp_id, msg_id = new_id("resp"), new_id("msg")
+        base = Response(
+            id=resp_id, object="response", created_at=time.time(), model=body.model or self.engine.model_id,
+            output=[], parallel_tool_calls=True, tool_choice="auto", tools=[], status="in_progress",
+            instructions=body.instructions, temperature=body.temperature, top_p=body.top_p,
+            max_output_tokens=body.max_output_tokens, previous_response_id=body.previous_response_id,
+            conversation=ResponseConversation(id=conversation_id) if conversation_id else None,
+            metadata=body.metadata or {}, text={"format": {"type": "text"}}, truncation="disabled",
+            background=False, service_tier="default")
+        gen = Generation(messages=prompt, temperature=body.temperature, top_p=body.top_p,
+                         max_tokens=body.max_output_tokens)
+
+        def finish(text: str, error: str | None) -> Response:
+            status = "failed" if error else ("incomplete" if gen.finish_reason == "length" else "completed")
+            msg = ResponseOutputMessage(id=msg_id, type="message", role="assistant",
+                                        status="completed" if status == "completed" else "incomplete",
+                                        content=[ResponseOutputText(type="output_text", text=text, annotations=[])])
+            usage = ResponseUsage(input_tokens=gen.prompt_tokens, output_tokens=gen.completion_tokens,
+                                  total_tokens=gen.prompt_tokens + gen.completion_tokens,
+                                  input_tokens_details=InputTokensDetails(cached_tokens=0, cache_write_tokens=0),
+                                  output_tokens_details=OutputTokensDetails(reasoning_tokens=0))
+            final = base.model_copy(update={
+                "status": status, "output": [msg], "usage": usage,
+                "completed_at": time.time() if status == "completed" else None,
+                "error": ResponseError(code="server_error", message=error) if error else None,
+                "incomplete_details": IncompleteDetails(reason="max_output_tokens") if status == "incomplete" else None})
+            if status != "failed":
+                self._remember(final, context, text, new_items, conversation_id, body.store)
+            return final
+
+        if not body.stream:
+            text, error = "", None
+            try:
+                text = "".join(self.engine.stream(gen))
+            except Exception as exc:  # noqa: BLE001 - the engine's failure becomes the response's error
+                error = str(exc) or type(exc).__name__
+            return finish(text, error)
+        return threaded_stream(lambda emit, cancel: self._stream(base, msg_id, gen, finish, emit, cancel))
+
+    def _remember(self, final: Response, context: ChatMessages, text: str, new_items: list[tuple[str, str]],
+                  conversation_id: str | None, store: bool | None) -> None:
+        if store is not False:
+            self.store.put("response", final)
+            self.store.put("response_context", ResponseContext(
+                id=final.id, messages=context + [{"role": "assistant", "content": text}]))
+        if conversation_id:
+            for role, item_text_ in [*new_items, ("assistant", text)]:
+                self.store.put("conv_item", to_conv_item(role, item_text_), parent=conversation_id)
+
+    def _stream(self, base: Response, msg_id: str, gen: Generation, finish: Callable[[str, str | None], Response],
+                emit: Callable[[bytes], None], cancel: threading.Event) -> None:
+        gen.cancelled = cancel
+        seq = iter(range(1_000_000))
+
+        def send(event: BaseModel) -> None:
+            emit(sse(getattr(event, "type"), event))
+
+        send(ResponseCreatedEvent(type="response.created", sequence_number=next(seq), response=base))
+        send(ResponseInProgressEvent(type="response.in_progress", sequence_number=next(seq), response=base))
+        item = ResponseOutputMessage(id=msg_id, type="message", role="assistant", status="in_progress", content=[])
+        send(ResponseOutputItemAddedEvent(type="response.output_item.added", sequence_number=next(seq),
+                                          output_index=0, item=item))
+        empty = ResponseOutputText(type="output_text", text="", annotations=[])
+        send(ResponseContentPartAddedEvent(type="response.content_part.added", sequence_number=next(seq),
+                                           item_id=msg_id, output_index=0, content_index=0, part=empty))
+        text, error = "", None
+        try:
+            for piece in self.engine.stream(gen):
+                text += piece
+                send(ResponseTextDeltaEvent(type="response.output_text.delta", sequence_number=next(seq),
+                                            item_id=msg_id, output_index=0, content_index=0, delta=piece,
+                                            logprobs=[]))
+        except Exception as exc:  # noqa: BLE001 - reported as response.failed
+            error = str(exc) or type(exc).__name__
+        if cancel.is_set():
+            return  # the client has gone; nothing to send
+        final = finish(text, error)
+        if error is None:
+            part = ResponseOutputText(type="output_text", text=text, annotations=[])
+            send(ResponseTextDoneEvent(type="response.output_text.done", sequence_number=next(seq), item_id=msg_id,
+                                       output_index=0, content_index=0, text=text, logprobs=[]))
+            send(ResponseContentPartDoneEvent(type="response.content_part.done", sequence_number=next(seq),
+                                              item_id=msg_id, output_index=0, content_index=0, part=part))
+            send(ResponseOutputItemDoneEvent(type="response.output_item.done", sequence_number=next(seq),
+                                             output_index=0, item=final.output[0]))
+        if final.status == "completed":
+            send(ResponseCompletedEvent(type="response.completed", sequence_number=next(seq), response=final))
+        elif final.status == "incomplete":
+            send(ResponseIncompleteEvent(type="response.incomplete", sequence_number=next(seq), response=final))
+        else:
+            send(ResponseFailedEvent(type="response.failed", sequence_number=next(seq), response=final))
+
