@@ -30,9 +30,10 @@ class Session:
 
     conversation: Conversation = field(default_factory=lambda: Conversation(persona_id=""))
 
-    def conversation_for(self, persona_id: str) -> Conversation:
+    def conversation_for(self, persona_id: str, history_len: int) -> Conversation:
+        """The current conversation; a new one (history so far set aside) if the persona changed."""
         if self.conversation.persona_id != persona_id:
-            self.conversation = Conversation(persona_id=persona_id)
+            self.conversation = Conversation(persona_id=persona_id, history_offset=history_len)
         return self.conversation
 
 
@@ -70,7 +71,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         persona = by_id.get(persona_id)
         if persona is None:
             raise gr.Error(f"Unknown persona '{persona_id}'. Choose one of: {', '.join(by_id)}")
-        conversation = session.conversation_for(persona.id)
+        conversation = session.conversation_for(persona.id, len(history))
         text = ""
         try:
             with contextlib.closing(flow.stream(conversation, persona, message, history)) as deltas:

@@ -34,10 +34,19 @@ class Conversation:
     """One session's conversation with one persona, as the backend knows it."""
 
     persona_id: str
-    thread_id: str | None = None
+    history_offset: int = 0                   # chat history before this conversation began
+    thread_id: str | None = None              # assistants
+    conversation_id: str | None = None        # responses, with Conversations
+    previous_response_id: str | None = None   # responses, chained
+    responses_mode: str = "conversation"      # conversation → chain → history, as the server allows
 
 
-class ChatFlow(ABC):
+def given(**options: Any) -> dict[str, Any]:
+    """The options that are set (a persona without ``temperature`` sends none)."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
+class Flow(ABC):
     name: ClassVar[str]
 
     def __init__(self, backend: Backend) -> None:
@@ -65,7 +74,7 @@ class ReplyHandler(AssistantEventHandler):
 ACTIVE_RUN = ("queued", "in_progress", "requires_action", "cancelling")
 
 
-class AssistantsFlow(ChatFlow):
+class AssistantsFlow(Flow):
     """A thread per conversation; each turn is a streaming run read through ``text_deltas``."""
 
     name = "assistants"
@@ -90,10 +99,10 @@ class AssistantsFlow(ChatFlow):
             conv.thread_id = client.beta.threads.create(metadata={"agora_persona": persona.id}).id
         self._add_message(client, conv.thread_id, message)
         handler = ReplyHandler()
-        with client.beta.threads.runs.stream(
-                thread_id=conv.thread_id, assistant_id=assistant_id, event_handler=handler,
-                model=self.backend.model_for(persona), temperature=persona.temperature,
-                max_completion_tokens=self.backend.settings.max_output_tokens) as stream:
+        options = given(model=self.backend.model_for(persona), temperature=persona.temperature,
+                        max_completion_tokens=self.backend.settings.max_output_tokens)
+        with client.beta.threads.runs.stream(thread_id=conv.thread_id, assistant_id=assistant_id,
+                                             event_handler=handler, **options) as stream:
             finished = False
             try:
                 yield from stream.text_deltas
@@ -114,8 +123,105 @@ class AssistantsFlow(ChatFlow):
             raise FlowError("The reply was cut at the token limit.")
 
 
-FLOWS: dict[str, type[ChatFlow]] = {AssistantsFlow.name: AssistantsFlow}
+def plain_history(history: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Gradio 6 messages (content lists) → plain ``{role, content}`` text messages."""
+    plain = []
+    for msg in history:
+        content = msg.get("content")
+        if isinstance(content, list):
+            content = "".join(part.get("text", "") for part in content
+                              if isinstance(part, dict) and part.get("type") == "text")
+        elif not isinstance(content, str):
+            continue  # files, components: not text
+        if msg.get("role") in ("user", "assistant") and content:
+            plain.append({"role": msg["role"], "content": content})
+    return plain
 
 
-def make_flow(backend: Backend) -> ChatFlow:
+class ResponsesFlow(Flow):
+    """Responses API; history in a server-side Conversation, else chained, else sent along."""
+
+    name = "responses"
+
+    def _begin(self, client: openai.OpenAI, conv: Conversation, persona: Persona) -> None:
+        if conv.responses_mode == "conversation" and conv.conversation_id is None:
+            try:
+                conv.conversation_id = client.conversations.create(metadata={"agora_persona": persona.id}).id
+            except (openai.NotFoundError, openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                log.info("no Conversations on this server (%s); chaining responses instead", exc.status_code)
+                conv.responses_mode = "chain"
+
+    def stream(self, conv: Conversation, persona: Persona, message: str,
+               history: list[dict[str, Any]]) -> Iterator[str]:
+        client = self.backend.client()
+        self._begin(client, conv, persona)
+        base = given(model=self.backend.model_for(persona), instructions=persona.instructions,
+                     temperature=persona.temperature, max_output_tokens=self.backend.settings.max_output_tokens)
+        if conv.responses_mode == "conversation":
+            base["conversation"] = conv.conversation_id
+            base["input"] = message
+        elif conv.responses_mode == "chain":
+            base["input"] = message
+            if conv.previous_response_id:
+                base["previous_response_id"] = conv.previous_response_id
+        else:
+            base["input"] = [*plain_history(history[conv.history_offset:]), {"role": "user", "content": message}]
+        try:
+            yield from self._stream(client, conv, base)
+        except (openai.NotFoundError, openai.BadRequestError) as exc:
+            if conv.responses_mode != "chain" or "previous_response_id" not in base:
+                raise
+            log.info("server cannot chain responses (%s); sending the history instead", exc.status_code)
+            conv.responses_mode = "history"
+            base.pop("previous_response_id")
+            base["input"] = [*plain_history(history[conv.history_offset:]), {"role": "user", "content": message}]
+            yield from self._stream(client, conv, base)
+
+    def _stream(self, client: openai.OpenAI, conv: Conversation, kwargs: dict[str, Any]) -> Iterator[str]:
+        with client.responses.stream(**kwargs) as stream:
+            for event in stream:
+                if event.type == "response.created":
+                    conv.previous_response_id = event.response.id
+                elif event.type == "response.output_text.delta":
+                    yield event.delta
+                elif event.type == "response.failed":
+                    conv.previous_response_id = kwargs.get("previous_response_id")
+                    error = event.response.error
+                    raise FlowError(f"The reply failed on the server ({error.message if error else 'unknown'}).")
+                elif event.type == "response.incomplete":
+                    raise FlowError("The reply was cut at the token limit.")
+                elif event.type == "error":
+                    raise FlowError(f"The server reported an error ({event.message}).")
+
+
+class ChatCompletionsFlow(Flow):
+    """Chat Completions: the persona's instructions as system message, the session's history after it."""
+
+    name = "chat"
+
+    def stream(self, conv: Conversation, persona: Persona, message: str,
+               history: list[dict[str, Any]]) -> Iterator[str]:
+        client = self.backend.client()
+        messages = [{"role": "system", "content": persona.instructions},
+                    *plain_history(history[conv.history_offset:]), {"role": "user", "content": message}]
+        chunks = client.chat.completions.create(
+            messages=messages, stream=True, stream_options={"include_usage": True},  # type: ignore[arg-type]
+            **given(model=self.backend.model_for(persona), temperature=persona.temperature,
+                    max_tokens=self.backend.settings.max_output_tokens))
+        with chunks:
+            finish = None
+            for chunk in chunks:
+                if chunk.choices:
+                    choice = chunk.choices[0]
+                    if choice.delta.content:
+                        yield choice.delta.content
+                    finish = choice.finish_reason or finish
+        if finish == "length":
+            raise FlowError("The reply was cut at the token limit.")
+
+
+FLOWS: dict[str, type[Flow]] = {f.name: f for f in (AssistantsFlow, ResponsesFlow, ChatCompletionsFlow)}
+
+
+def make_flow(backend: Backend) -> Flow:
     return FLOWS[backend.api](backend)

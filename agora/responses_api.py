@@ -221,8 +221,9 @@ class ResponsesAPI:
         gen = Generation(messages=prompt, temperature=body.temperature, top_p=body.top_p,
                          max_tokens=body.max_output_tokens)
 
-        def finish(text: str, error: str | None) -> Response:
+        def finish(text: str, error: str | None, cancelled: bool = False) -> Response:
             status = "failed" if error else ("incomplete" if gen.finish_reason == "length" else "completed")
+            status = "cancelled" if cancelled and not error else status
             msg = ResponseOutputMessage(id=msg_id, type="message", role="assistant",
                                         status="completed" if status == "completed" else "incomplete",
                                         content=[ResponseOutputText(type="output_text", text=text, annotations=[])])
@@ -258,7 +259,7 @@ class ResponsesAPI:
             for role, item_text_ in [*new_items, ("assistant", text)]:
                 self.store.put("conv_item", to_conv_item(role, item_text_), parent=conversation_id)
 
-    def _stream(self, base: Response, msg_id: str, gen: Generation, finish: Callable[[str, str | None], Response],
+    def _stream(self, base: Response, msg_id: str, gen: Generation, finish: Callable[..., Response],
                 emit: Callable[[bytes], None], cancel: threading.Event) -> None:
         gen.cancelled = cancel
         seq = iter(range(1_000_000))
@@ -283,8 +284,9 @@ class ResponsesAPI:
                                             logprobs=[]))
         except Exception as exc:  # noqa: BLE001 - reported as response.failed
             error = str(exc) or type(exc).__name__
-        if cancel.is_set():
-            return  # the client has gone; nothing to send
+        if cancel.is_set():  # the client has gone: keep what was said, send nothing
+            finish(text, error, cancelled=True)
+            return
         final = finish(text, error)
         if error is None:
             part = ResponseOutputText(type="output_text", text=text, annotations=[])

@@ -61,7 +61,8 @@ class Settings:
             try:
                 value = kind(raw)
             except ValueError:
-                raise SettingsError(f"{name}={raw!r}: expected a {kind.__name__}") from None
+                noun = "an integer" if kind is int else "a number"
+                raise SettingsError(f"{name}={raw!r}: expected {noun}") from None
             if value < minimum:
                 raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
             return value
