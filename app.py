@@ -17,7 +17,9 @@ from typing import Any
 import gradio as gr
 
 from agora.backend import Backend
-from agora.flows import Conversation, FlowError, make_flow
+from agora.failures import notice_for
+from agora.flows import Conversation, make_flow
+from agora.guardrails import RateLimiter, clean
 from agora.personas import Persona, PersonaError, load_personas
 from agora.settings import Settings, SettingsError
 
@@ -66,11 +68,23 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
     backend = backend or Backend(settings)
     flow = make_flow(backend)
     first = personas[0]
+    limiter = RateLimiter(settings.rate_per_session, settings.rate_per_ip)
 
-    def respond(message: str, history: list[dict[str, Any]], persona_id: str, session: Session) -> Iterator[str]:
+    def respond(message: str, history: list[dict[str, Any]], persona_id: str, session: Session,
+                request: gr.Request) -> Iterator[str]:
         persona = by_id.get(persona_id)
         if persona is None:
             raise gr.Error(f"Unknown persona '{persona_id}'. Choose one of: {', '.join(by_id)}")
+        message = clean(message)
+        if not message:
+            return  # nothing to ask
+        if len(message) > settings.max_input_chars:
+            yield (f"⚠️ Your message has {len(message):,} characters; the limit is {settings.max_input_chars:,} "
+                   "(AGORA_MAX_INPUT_CHARS). Nothing was sent — please shorten it.")
+            return
+        if (wait := limiter.check(session, request)) is not None:
+            yield f"⚠️ Too many messages; please wait {wait} s before asking again."
+            return
         conversation = session.conversation_for(persona.id, len(history))
         text = ""
         try:
@@ -78,8 +92,8 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
                 for delta in deltas:
                     text += delta
                     yield text
-        except FlowError as exc:
-            yield f"{text}\n\n⚠️ {exc}".lstrip()
+        except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
+            yield f"{text}\n\n⚠️ {notice_for(exc, settings.timeout, mid_reply=bool(text))}".lstrip()
 
     def switch(persona_id: str) -> tuple[Any, ...]:
         persona = by_id[persona_id]

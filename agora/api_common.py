@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
+from .engines import ConnectionDrop
 from .errors import bad_request
 
 T = TypeVar("T", bound=BaseModel)
@@ -53,6 +54,10 @@ def sse(event: str | None, data: BaseModel | str) -> bytes:
     return f"{head}data: {payload}\n\n".encode()
 
 
+#: Put on a channel to make the response drop its connection (an injected fault).
+ABORT = b""
+
+
 class ThreadToLoop:
     """Carries frames from a worker thread into an async response, as they happen.
 
@@ -70,6 +75,8 @@ class ThreadToLoop:
     async def frames(self) -> AsyncIterator[bytes]:
         """Yield frames until the worker puts ``None``."""
         while (frame := await self.queue.get()) is not None:
+            if frame is ABORT:
+                raise ConnectionAbortedError("injected fault: connection dropped")
             yield frame
 
 
@@ -85,6 +92,8 @@ def threaded_stream(work: Callable[[Callable[[bytes], None], threading.Event], N
         def run() -> None:
             try:
                 work(channel.put, cancelled)
+            except ConnectionDrop:
+                channel.put(ABORT)
             finally:
                 channel.put(None)
 

@@ -12,8 +12,9 @@ from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.runs import RunStep
 from pydantic import BaseModel, Field
 
-from .api_common import Body, ThreadToLoop, page, sse
-from .errors import bad_request, not_found
+from .api_common import ABORT, Body, ThreadToLoop, page, sse
+from .engines import HTTPFault
+from .errors import bad_request, from_fault, not_found
 from .runs import ACTIVE, RunExecutor, text_block
 from .store import Store, new_id, now
 
@@ -255,6 +256,8 @@ class AssistantsAPI:
         def sink(event: str, obj: BaseModel | None) -> None:
             if obj is not None:
                 channel.put(sse(event, obj))
+            elif event == "abort":  # injected fault: drop the connection
+                channel.put(ABORT)
             else:  # the run is over
                 channel.put(sse("done", "[DONE]"))
                 channel.put(None)
@@ -276,11 +279,19 @@ class AssistantsAPI:
             raise bad_request(f"Thread {thread_id} already has an active run {active.id}.")
         for msg in body.additional_messages or []:
             self._add_message(thread_id, msg)
+        self._preflight(thread_id)
         return self._start(thread, body, request, body.additional_instructions)
+
+    def _preflight(self, thread_id: str) -> None:
+        try:
+            self.executor.engine.preflight(self.executor.thread_messages(thread_id))
+        except HTTPFault as fault:
+            raise from_fault(fault) from None
 
     def create_thread_and_run(self, body: ThreadAndRunIn, request: Request) -> Any:
         self._assistant(body.assistant_id)
         thread = self._new_thread(body.thread or ThreadIn())
+        self._preflight(thread.id)
         return self._start(thread, body, request)
 
     def list_runs(self, thread_id: str, limit: int = 20, order: ListOrder = "desc",
@@ -296,7 +307,7 @@ class AssistantsAPI:
         run = self._run(thread_id, run_id)
         if run.status not in ACTIVE:
             raise bad_request(f"Cannot cancel run with status '{run.status}'.", code="run_not_active")
-        self.executor.cancel(run_id)
+        self.executor.cancel(run)
         run = self._run(thread_id, run_id)
         return run if run.status not in ACTIVE else run.model_copy(update={"status": "cancelling"})
 

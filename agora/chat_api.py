@@ -17,8 +17,8 @@ from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from pydantic import Field
 
 from .api_common import Body, sse, threaded_stream
-from .engines import Engine, Generation
-from .errors import OpenAIError, bad_request
+from .engines import ConnectionDrop, Engine, Generation, HTTPFault
+from .errors import OpenAIError, bad_request, from_fault
 from .store import new_id
 
 
@@ -76,6 +76,10 @@ class ChatAPI:
                                   "invalid_value")
         messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text(f"messages[{i}]")}
                     for i, m in enumerate(body.messages)]
+        try:
+            self.engine.preflight(messages)
+        except HTTPFault as fault:
+            raise from_fault(fault) from None
         gen = Generation(messages=messages, temperature=body.temperature, top_p=body.top_p,
                          max_tokens=body.max_completion_tokens or body.max_tokens)
         cid, created = new_id("chatcmpl").replace("_", "-", 1), int(time.time())
@@ -111,6 +115,8 @@ class ChatAPI:
         try:
             for piece in self.engine.stream(gen):
                 chunk(ChoiceDelta(content=piece))
+        except ConnectionDrop:
+            raise
         except Exception as exc:  # noqa: BLE001 - mid-stream failure: an error frame, as OpenAI sends
             error = {"message": f"The engine failed: {exc}", "type": "server_error", "param": None, "code": None}
             emit(sse(None, json.dumps({"error": error})))

@@ -31,6 +31,26 @@ class EngineError(RuntimeError):
     """The engine failed while generating; the run fails with this message."""
 
 
+class RunExpired(EngineError):
+    """The generation ran past its deadline (Assistants: the run expires)."""
+
+
+class ToolCallRequested(EngineError):
+    """The model asked for a tool (Assistants: the run requires action)."""
+
+
+class ConnectionDrop(Exception):
+    """Injected fault: the server must drop the client's connection mid-stream."""
+
+
+class HTTPFault(Exception):
+    """Injected fault: the request must fail with this HTTP status before anything starts."""
+
+    def __init__(self, status: int, retry_after: float | None = None) -> None:
+        super().__init__(f"injected HTTP {status}")
+        self.status, self.retry_after = status, retry_after
+
+
 @dataclass
 class Generation:
     """One generation request, and what the engine reports back about it."""
@@ -55,6 +75,9 @@ class Engine(ABC):
     @abstractmethod
     def stream(self, gen: Generation) -> Iterator[str]:
         """Yield reply pieces for ``gen.messages``; update ``gen``'s usage fields."""
+
+    def preflight(self, messages: list[dict[str, str]]) -> None:
+        """Called before a request starts; may raise :class:`HTTPFault` (scripted faults only)."""
 
 
 class FairLock:
@@ -118,7 +141,9 @@ class ScriptedEngine(Engine):
     ``pieces`` (reply length), ``first`` (seconds before the first piece),
     ``delay`` (seconds between pieces), ``fail_after`` (raise after N pieces),
     ``hang`` (stop producing, until cancelled), ``raise`` (fail before any piece),
-    ``echo`` (reply with the prompt itself: each message as ``role: content``).
+    ``echo`` (reply with the prompt itself: each message as ``role: content``),
+    ``drop=N`` (drop the connection after N pieces), ``expire=N`` (the run expires after N
+    pieces), ``tool`` (ask for a tool call), ``status=429 retry=0.1`` (refuse the request).
     """
 
     name: ClassVar[str] = "scripted"
@@ -142,9 +167,18 @@ class ScriptedEngine(Engine):
         words = (words + [f"w{i}" for i in range(len(words), count)])[:count]
         return [w if i == 0 else " " + w for i, w in enumerate(words)]
 
+    @staticmethod
+    def _directives(messages: list[dict[str, str]]) -> tuple[dict[str, str], str]:
+        last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        return parse_directives(last_user)
+
+    def preflight(self, messages: list[dict[str, str]]) -> None:
+        directives, _ = self._directives(messages)
+        if "status" in directives:
+            raise HTTPFault(int(directives["status"]), float(directives.get("retry", 0.1)))
+
     def stream(self, gen: Generation) -> Iterator[str]:
-        last_user = next((m["content"] for m in reversed(gen.messages) if m["role"] == "user"), "")
-        directives, question = parse_directives(last_user)
+        directives, question = self._directives(gen.messages)
         delay = float(directives.get("delay", self.delay))
         first = float(directives.get("first", self.first_delay))
         fail_after = int(directives["fail_after"]) if "fail_after" in directives else None
@@ -152,6 +186,8 @@ class ScriptedEngine(Engine):
         gen.prompt_tokens = sum(len(m["content"].split()) + 4 for m in gen.messages)
         if "raise" in directives:
             raise EngineError("scripted engine crashed before the first piece")
+        if "tool" in directives:
+            raise ToolCallRequested("get_weather")
         if first and gen.cancelled.wait(first):
             return
         for i, piece in enumerate(pieces):
@@ -160,6 +196,10 @@ class ScriptedEngine(Engine):
                 return
             if fail_after is not None and i == fail_after:
                 raise EngineError(f"scripted engine failed after {i} pieces")
+            if "drop" in directives and i == int(directives["drop"]):
+                raise ConnectionDrop()
+            if "expire" in directives and i == int(directives["expire"]):
+                raise RunExpired("run expired")
             if "hang" in directives and i == int(directives["hang"] or 1):
                 gen.cancelled.wait()
                 gen.finish_reason = "cancelled"

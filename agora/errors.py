@@ -9,14 +9,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .engines import HTTPFault
+
 
 class OpenAIError(Exception):
     """Raised by handlers; rendered with OpenAI's error body and status."""
 
     def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
-                 param: str | None = None, code: str | None = None) -> None:
+                 param: str | None = None, code: str | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.type, self.param, self.code = status, message, type, param, code
+        self.headers = headers
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
@@ -28,6 +31,21 @@ def not_found(kind: str, obj_id: str) -> OpenAIError:
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> OpenAIError:
     return OpenAIError(400, message, param=param, code=code)
+
+
+def from_fault(fault: HTTPFault) -> OpenAIError:
+    """An injected HTTP fault, worded as OpenAI words that status."""
+    if fault.status == 429:
+        wait = fault.retry_after or 1.0
+        return OpenAIError(429, "Rate limit reached for requests. Please try again shortly.", type="requests",
+                           code="rate_limit_exceeded",
+                           headers={"retry-after-ms": str(int(wait * 1000)), "retry-after": str(max(1, round(wait)))})
+    if fault.status == 401:
+        return OpenAIError(401, "Incorrect API key provided.", code="invalid_api_key")
+    if fault.status >= 500:
+        return OpenAIError(fault.status, "The server had an error while processing your request. Sorry about that!",
+                           type="server_error")
+    return OpenAIError(fault.status, f"Injected error {fault.status}.")
 
 
 def _validation_error(exc: RequestValidationError) -> OpenAIError:
@@ -50,7 +68,7 @@ def _validation_error(exc: RequestValidationError) -> OpenAIError:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OpenAIError)
     async def _openai(_: Request, exc: OpenAIError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

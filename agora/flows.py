@@ -116,6 +116,11 @@ class AssistantsFlow(Flow):
                     except openai.OpenAIError as exc:
                         log.warning("could not cancel run %s: %s", run.id, exc)
         run = handler.run
+        if run is not None and run.status == "requires_action":
+            client.beta.threads.runs.cancel(run_id=run.id, thread_id=conv.thread_id)
+            raise FlowError("The philosopher tried to use a tool, which Agora does not offer; the run was cancelled.")
+        if run is not None and run.status == "expired":
+            raise FlowError("The reply took too long and expired on the server.")
         if run is not None and run.status == "failed":
             reason = run.last_error.message if run.last_error else "unknown error"
             raise FlowError(f"The reply failed on the server ({reason}).")
@@ -123,18 +128,28 @@ class AssistantsFlow(Flow):
             raise FlowError("The reply was cut at the token limit.")
 
 
+NOTICE = "⚠️ "
+
+
 def plain_history(history: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Gradio 6 messages (content lists) → plain ``{role, content}`` text messages."""
-    plain = []
+    """Gradio 6 messages (content lists) → plain ``{role, content}`` text messages.
+
+    Agora's own notices are not conversation: a turn that only got a notice (refused, or failed
+    before any text) is left out with its question, and a notice after partial text is cut off.
+    """
+    plain: list[dict[str, str]] = []
     for msg in history:
         content = msg.get("content")
         if isinstance(content, list):
             content = "".join(part.get("text", "") for part in content
                               if isinstance(part, dict) and part.get("type") == "text")
-        elif not isinstance(content, str):
-            continue  # files, components: not text
-        if msg.get("role") in ("user", "assistant") and content:
-            plain.append({"role": msg["role"], "content": content})
+        if not isinstance(content, str) or msg.get("role") not in ("user", "assistant") or not content.strip():
+            continue
+        if msg["role"] == "assistant" and content.startswith(NOTICE):
+            if plain and plain[-1]["role"] == "user":
+                plain.pop()
+            continue
+        plain.append({"role": msg["role"], "content": content.split("\n\n" + NOTICE)[0]})
     return plain
 
 
@@ -185,7 +200,6 @@ class ResponsesFlow(Flow):
                 elif event.type == "response.output_text.delta":
                     yield event.delta
                 elif event.type == "response.failed":
-                    conv.previous_response_id = kwargs.get("previous_response_id")
                     error = event.response.error
                     raise FlowError(f"The reply failed on the server ({error.message if error else 'unknown'}).")
                 elif event.type == "response.incomplete":

@@ -38,8 +38,8 @@ from openai.types.responses.response_usage import InputTokensDetails, OutputToke
 from pydantic import BaseModel, Field
 
 from .api_common import Body, page, sse, threaded_stream
-from .engines import Engine, Generation
-from .errors import bad_request, not_found
+from .engines import ConnectionDrop, Engine, Generation, HTTPFault
+from .errors import bad_request, from_fault, not_found
 from .store import Store, new_id, now
 
 ChatMessages = list[dict[str, str]]
@@ -208,6 +208,10 @@ class ResponsesAPI:
         if not new_items:
             raise bad_request("Missing required parameter: 'input'.", "input", "missing_required_parameter")
         context = history + [{"role": "system" if r == "developer" else r, "content": t} for r, t in new_items]
+        try:
+            self.engine.preflight(context)
+        except HTTPFault as fault:
+            raise from_fault(fault) from None
         prompt = ([{"role": "system", "content": body.instructions}] if body.instructions else []) + context
         resp_id, msg_id = new_id("resp"), new_id("msg")
         base = Response(
@@ -236,8 +240,8 @@ class ResponsesAPI:
                 "completed_at": time.time() if status == "completed" else None,
                 "error": ResponseError(code="server_error", message=error) if error else None,
                 "incomplete_details": IncompleteDetails(reason="max_output_tokens") if status == "incomplete" else None})
-            if status != "failed":
-                self._remember(final, context, text, new_items, conversation_id, body.store)
+            # Every turn that reached the model stays in the history, as a thread keeps a failed run's message.
+            self._remember(final, context, text, new_items, conversation_id, body.store)
             return final
 
         if not body.stream:
@@ -282,6 +286,9 @@ class ResponsesAPI:
                 send(ResponseTextDeltaEvent(type="response.output_text.delta", sequence_number=next(seq),
                                             item_id=msg_id, output_index=0, content_index=0, delta=piece,
                                             logprobs=[]))
+        except ConnectionDrop:  # as on a real network drop, the turn still happened server-side
+            finish(text, None, cancelled=True)
+            raise
         except Exception as exc:  # noqa: BLE001 - reported as response.failed
             error = str(exc) or type(exc).__name__
         if cancel.is_set():  # the client has gone: keep what was said, send nothing

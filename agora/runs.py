@@ -25,14 +25,15 @@ from openai.types.beta.threads import (
 )
 from openai.types.beta.threads.message import IncompleteDetails as MessageIncomplete
 from openai.types.beta.threads.run import IncompleteDetails as RunIncomplete
-from openai.types.beta.threads.run import LastError, Usage
+from openai.types.beta.threads.required_action_function_tool_call import Function, RequiredActionFunctionToolCall
+from openai.types.beta.threads.run import LastError, RequiredAction, RequiredActionSubmitToolOutputs, Usage
 from openai.types.beta.threads.runs import MessageCreationStepDetails, RunStep
 from openai.types.beta.threads.runs.message_creation_step_details import MessageCreation
 from openai.types.beta.threads.runs.run_step import LastError as StepError
 from openai.types.beta.threads.runs.run_step import Usage as StepUsage
 from pydantic import BaseModel
 
-from .engines import Engine, Generation
+from .engines import ConnectionDrop, Engine, Generation, RunExpired, ToolCallRequested
 from .store import Store, new_id, now
 
 log = logging.getLogger(__name__)
@@ -79,13 +80,15 @@ class RunExecutor:
         threading.Thread(target=self._execute, args=(handle, run), name=f"run-{run.id}", daemon=True).start()
         return handle
 
-    def cancel(self, run_id: str, wait: float = 2.0) -> None:
+    def cancel(self, run: Run, wait: float = 2.0) -> None:
         """Ask a run to stop; wait briefly so the thread is free when we return."""
         with self._lock:
-            handle = self._handles.get(run_id)
+            handle = self._handles.get(run.id)
         if handle is not None:
             handle.cancel.set()
             handle.done.wait(wait)
+        elif run.status == "requires_action":  # nothing is working on it: cancel at once
+            self._save(run.model_copy(update={"status": "cancelled", "cancelled_at": now(), "required_action": None}))
 
     def busy(self) -> int:
         with self._lock:
@@ -111,13 +114,13 @@ class RunExecutor:
                 self._handles.pop(run.id, None)
             handle.done.set()
 
+    def thread_messages(self, thread_id: str) -> list[dict[str, str]]:
+        return [{"role": m.role, "content": text} for m in self.store.children("message", thread_id, Message)
+                if (text := message_text(m))]
+
     def _prompt(self, run: Run) -> list[dict[str, str]]:
-        messages = [{"role": "system", "content": run.instructions}] if run.instructions else []
-        for msg in self.store.children("message", run.thread_id, Message):
-            text = message_text(msg)
-            if text:
-                messages.append({"role": msg.role, "content": text})
-        return messages
+        system = [{"role": "system", "content": run.instructions}] if run.instructions else []
+        return system + self.thread_messages(run.thread_id)
 
     def _run(self, handle: RunHandle, run: Run) -> None:
         handle.emit("thread.run.created", run)
@@ -152,6 +155,13 @@ class RunExecutor:
                     id=msg_id, object="thread.message.delta",
                     delta=MessageDelta(content=[TextDeltaBlock(
                         index=0, type="text", text=TextDelta(value=piece, annotations=[]))])))
+        except ConnectionDrop:  # injected fault: cut the client off, end the run as failed
+            handle.emit("abort")
+            return self._finish_failed(handle, run, step, message, text, gen, "connection dropped")
+        except RunExpired:
+            return self._finish_expired(handle, run, step, message, text)
+        except ToolCallRequested as exc:
+            return self._require_action(handle, run, step, message, str(exc))
         except Exception as exc:  # the engine failed: the run fails, the partial text is kept
             log.warning("run %s failed: %s", run.id, exc)
             return self._finish_failed(handle, run, step, message, text, gen, str(exc) or type(exc).__name__)
@@ -200,6 +210,25 @@ class RunExecutor:
             "usage": Usage(prompt_tokens=gen.prompt_tokens, completion_tokens=gen.completion_tokens,
                            total_tokens=gen.prompt_tokens + gen.completion_tokens)}))
         handle.emit("thread.run.failed", run)
+
+    def _finish_expired(self, handle: RunHandle, run: Run, step: RunStep, message: Message, text: str) -> None:
+        message = self._close_message(message, text, "incomplete", "run_expired")
+        handle.emit("thread.message.incomplete", message)
+        step = self.store.put("step", step.model_copy(update={"status": "expired", "expired_at": now()}),
+                              parent=run.id)
+        handle.emit("thread.run.step.expired", step)
+        run = self._save(run.model_copy(update={"status": "expired"}))
+        handle.emit("thread.run.expired", run)
+
+    def _require_action(self, handle: RunHandle, run: Run, step: RunStep, message: Message, tool: str) -> None:
+        """The model wants a tool: the run waits for tool outputs, as OpenAI's did."""
+        self.store.delete("message", message.id)
+        self.store.delete("step", step.id)
+        call = RequiredActionFunctionToolCall(id=new_id("call"), type="function",
+                                              function=Function(name=tool, arguments="{}"))
+        run = self._save(run.model_copy(update={"status": "requires_action", "required_action": RequiredAction(
+            type="submit_tool_outputs", submit_tool_outputs=RequiredActionSubmitToolOutputs(tool_calls=[call]))}))
+        handle.emit("thread.run.requires_action", run)
 
     def _finish_cancelled(self, handle: RunHandle, run: Run, step: RunStep | None, message: Message | None,
                           text: str) -> None:

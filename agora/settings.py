@@ -42,6 +42,10 @@ class Settings:
     max_input_chars: int = 4000        # AGORA_MAX_INPUT_CHARS
     max_output_tokens: int = 512       # AGORA_MAX_OUTPUT_TOKENS
     timeout: float = 60.0              # AGORA_TIMEOUT: seconds to wait for the backend
+    rate_per_session: int | None = None  # AGORA_RATE_PER_SESSION: messages per minute (off by default)
+    rate_per_ip: int | None = None     # AGORA_RATE_PER_IP: messages per minute per client IP (off by default)
+    password: bool = False             # whether AGORA_PASSWORD is set (read at launch, never kept)
+    db: str = "data/agora.db"          # AGORA_DB: the embedded server's SQLite file (":memory:" for none)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -85,6 +89,9 @@ class Settings:
             max_input_chars=number("AGORA_MAX_INPUT_CHARS", int, cls.max_input_chars, 1),  # type: ignore[arg-type]
             max_output_tokens=number("AGORA_MAX_OUTPUT_TOKENS", int, cls.max_output_tokens, 1),  # type: ignore[arg-type]
             timeout=number("AGORA_TIMEOUT", float, cls.timeout, 0.1),  # type: ignore[arg-type]
+            rate_per_session=number("AGORA_RATE_PER_SESSION", int, None, 1),  # type: ignore[arg-type]
+            rate_per_ip=number("AGORA_RATE_PER_IP", int, None, 1),  # type: ignore[arg-type]
+            password=get("AGORA_PASSWORD") is not None, db=get("AGORA_DB") or cls.db,
         )
 
     @property
