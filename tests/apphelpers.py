@@ -56,7 +56,8 @@ class RunningApp:
 
 @contextmanager
 def running_app(env: dict[str, str] | None = None) -> Iterator[RunningApp]:
-    settings = Settings.from_env({"AGORA_ENGINE": "scripted", "AGORA_SCRIPTED_DELAY": "0.02", **(env or {})})
+    settings = Settings.from_env({"AGORA_ENGINE": "scripted", "AGORA_SCRIPTED_DELAY": "0.02", "AGORA_DB": ":memory:",
+                                    **(env or {})})
     backend = Backend(settings)
     demo = app.build_demo(settings, backend)
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", server_port=None)

@@ -31,3 +31,7 @@ def client(scripted_server: EmbeddedServer) -> OpenAI:
 def llama_server() -> Iterator[EmbeddedServer]:
     with EmbeddedServer(LlamaEngine()) as server:
         yield server
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak-turns", type=int, default=2, help="turns per session in the soak test (CI: 2)")

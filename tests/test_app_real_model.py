@@ -28,7 +28,7 @@ def app_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGORA_"))}
     env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False",
-               AGORA_MAX_OUTPUT_TOKENS="48")
+               AGORA_MAX_OUTPUT_TOKENS="48", AGORA_DB=str(tmp_path_factory.mktemp("db") / "agora.db"))
     log = tmp_path_factory.mktemp("app") / "app.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

@@ -1,0 +1,102 @@
+"""The embedded server keeps everything in SQLite: a killed server comes back with every thread intact."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from openai.types.beta.threads import Message
+
+from agora.store import SqliteStore
+from tests.conftest import sdk
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def server_process(db: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen([sys.executable, "-m", "agora.server", "--engine", "scripted", "--port", str(port),
+                             "--db", str(db)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            break
+        except httpx.HTTPError:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+
+
+def test_restart_keeps_threads_and_ends_interrupted_runs(tmp_path: Path) -> None:
+    db, port = tmp_path / "agora.db", free_port()
+    with server_process(db, port) as proc:
+        client = sdk(f"http://127.0.0.1:{port}/v1")
+        asst = client.beta.assistants.create(model="scripted", instructions="You are Plato.")
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "first"}])
+        done = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=20)
+        conv = client.conversations.create()
+        client.responses.create(model="scripted", input="hello", conversation=conv.id)
+        client.beta.threads.messages.create(thread_id=thread.id, role="user", content="second [[hang=3]]")
+        with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=asst.id) as stream:
+            for i, _ in enumerate(stream.text_deltas):
+                if i == 2:
+                    break
+            interrupted = stream.current_run.id  # type: ignore[union-attr]
+            os.kill(proc.pid, signal.SIGKILL)  # the process dies mid-run
+            proc.wait(10)
+
+    with server_process(db, port):
+        client = sdk(f"http://127.0.0.1:{port}/v1")
+        messages = client.beta.threads.messages.list(thread_id=thread.id, order="asc").data
+        assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
+        assert messages[1].content == client.beta.threads.messages.list(thread_id=thread.id, run_id=done.id).data[0].content
+        assert messages[3].status == "incomplete"
+        run = client.beta.threads.runs.retrieve(interrupted, thread_id=thread.id)
+        assert run.status == "failed" and run.last_error is not None
+        assert run.last_error.message == "The server stopped while this run was in progress."
+        assert len(client.conversations.items.list(conv.id).data) == 2
+        assert client.beta.assistants.retrieve(asst.id).instructions == "You are Plato."
+        # The thread is usable again at once.
+        client.beta.threads.messages.create(thread_id=thread.id, role="user", content="third")
+        after = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=20)
+        assert after.status == "completed"
+
+
+def test_concurrent_writers_are_safe(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "w.db")
+    other = SqliteStore(tmp_path / "w.db")  # a second connection, as a second process would have
+
+    def write(who: SqliteStore, prefix: str) -> None:
+        for i in range(200):
+            who.put("message", Message(id=f"{prefix}{i}", object="thread.message", created_at=0, thread_id="t",
+                                       role="user", content=[], status="completed"), parent="t")
+
+    workers = [threading.Thread(target=write, args=(s, p)) for s, p in ((store, "a"), (store, "b"), (other, "c"))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    ids = [m.id for m in store.children("message", "t", Message)]
+    assert sorted(ids) == sorted(f"{p}{i}" for p in "abc" for i in range(200))
+    assert [i for i in ids if i.startswith("a")] == [f"a{i}" for i in range(200)]  # creation order kept
