@@ -21,6 +21,7 @@ from agora.backend import Backend
 from agora.failures import notice_for
 from agora.flows import Conversation, make_flow
 from agora.guardrails import RateLimiter, clean
+from agora.pacing import UpdatePacer
 from agora.personas import Persona, PersonaError, load_personas
 from agora.settings import Settings, SettingsError
 
@@ -70,6 +71,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
     flow = make_flow(backend)
     first = personas[0]
     limiter = RateLimiter(settings.rate_per_session, settings.rate_per_ip)
+    pacer = UpdatePacer(settings.max_updates_per_s)
 
     def respond(message: str, history: list[dict[str, Any]], persona_id: str, session: Session,
                 request: gr.Request) -> Iterator[str]:
@@ -87,12 +89,15 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             yield f"⚠️ Too many messages; please wait {wait} s before asking again."
             return
         conversation = session.conversation_for(persona.id, len(history))
-        text = ""
+        text = sent = ""
         try:
-            with contextlib.closing(flow.stream(conversation, persona, message, history)) as deltas:
+            with pacer.reply() as due, contextlib.closing(flow.stream(conversation, persona, message, history)) as deltas:
                 for delta in deltas:
                     text += delta
-                    yield text
+                    if due():
+                        yield (sent := text)
+            if text != sent:
+                yield text
         except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
             yield f"{text}\n\n⚠️ {notice_for(exc, settings.timeout, mid_reply=bool(text))}".lstrip()
 

@@ -7,6 +7,7 @@ per-conversation state (thread id, conversation id, …) lives in the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -79,45 +80,56 @@ class AssistantsFlow(Flow):
 
     name = "assistants"
 
-    def _add_message(self, client: openai.OpenAI, thread_id: str, message: str) -> None:
-        try:
-            client.beta.threads.messages.create(thread_id=thread_id, role="user", content=message)
-        except openai.BadRequestError as exc:
-            if "is active" not in str(exc):
-                raise
-            # A run left over from an interrupted turn: cancel it, then add the message.
-            for run in client.beta.threads.runs.list(thread_id=thread_id, limit=5):
-                if run.status in ACTIVE_RUN:
-                    client.beta.threads.runs.cancel(run_id=run.id, thread_id=thread_id)
-            client.beta.threads.messages.create(thread_id=thread_id, role="user", content=message)
+    def _open(self, client: openai.OpenAI, conv: Conversation, persona: Persona, message: str,
+              handler: ReplyHandler) -> Any:
+        """One request per turn: create-and-run on the first, a run with the new message after."""
+        options = given(model=self.backend.model_for(persona), temperature=persona.temperature,
+                        max_completion_tokens=self.backend.settings.max_output_tokens)
+        assistant_id = self.backend.assistant_id(persona)
+        question = {"role": "user", "content": message}
+        if conv.thread_id is None:
+            return client.beta.threads.create_and_run_stream(
+                assistant_id=assistant_id, event_handler=handler, **options,
+                thread={"messages": [question], "metadata": {"agora_persona": persona.id}})
+        return client.beta.threads.runs.stream(thread_id=conv.thread_id, assistant_id=assistant_id,
+                                               additional_messages=[question], event_handler=handler, **options)
+
+    def _cancel_active(self, client: openai.OpenAI, thread_id: str) -> None:
+        """Cancel a run left over from an interrupted turn, so the thread takes messages again."""
+        for run in client.beta.threads.runs.list(thread_id=thread_id, limit=5):
+            if run.status in ACTIVE_RUN:
+                client.beta.threads.runs.cancel(run_id=run.id, thread_id=thread_id)
 
     def stream(self, conv: Conversation, persona: Persona, message: str,
                history: list[dict[str, Any]]) -> Iterator[str]:
         client = self.backend.client()
-        assistant_id = self.backend.assistant_id(persona)
-        if conv.thread_id is None:
-            conv.thread_id = client.beta.threads.create(metadata={"agora_persona": persona.id}).id
-        self._add_message(client, conv.thread_id, message)
         handler = ReplyHandler()
-        options = given(model=self.backend.model_for(persona), temperature=persona.temperature,
-                        max_completion_tokens=self.backend.settings.max_output_tokens)
-        with client.beta.threads.runs.stream(thread_id=conv.thread_id, assistant_id=assistant_id,
-                                             event_handler=handler, **options) as stream:
+        with contextlib.ExitStack() as stack:
+            try:
+                stream = stack.enter_context(self._open(client, conv, persona, message, handler))
+            except openai.BadRequestError as exc:
+                if conv.thread_id is None or "active run" not in str(exc):
+                    raise
+                self._cancel_active(client, conv.thread_id)
+                handler = ReplyHandler()
+                stream = stack.enter_context(self._open(client, conv, persona, message, handler))
             finished = False
             try:
                 yield from stream.text_deltas
                 finished = True
             finally:
                 run = handler.run
+                if run is not None and conv.thread_id is None:
+                    conv.thread_id = run.thread_id
                 if not finished and run is not None and run.status in ACTIVE_RUN:
                     # Stopped mid-reply: cancel on the server so the next message works at once.
                     try:
-                        client.beta.threads.runs.cancel(run_id=run.id, thread_id=conv.thread_id)
+                        client.beta.threads.runs.cancel(run_id=run.id, thread_id=run.thread_id)
                     except openai.OpenAIError as exc:
                         log.warning("could not cancel run %s: %s", run.id, exc)
         run = handler.run
         if run is not None and run.status == "requires_action":
-            client.beta.threads.runs.cancel(run_id=run.id, thread_id=conv.thread_id)
+            client.beta.threads.runs.cancel(run_id=run.id, thread_id=run.thread_id)
             raise FlowError("The philosopher tried to use a tool, which Agora does not offer; the run was cancelled.")
         if run is not None and run.status == "expired":
             raise FlowError("The reply took too long and expired on the server.")

@@ -45,6 +45,7 @@ class Settings:
     rate_per_session: int | None = None  # AGORA_RATE_PER_SESSION: messages per minute (off by default)
     rate_per_ip: int | None = None     # AGORA_RATE_PER_IP: messages per minute per client IP (off by default)
     password: bool = False             # whether AGORA_PASSWORD is set (read at launch, never kept)
+    max_updates_per_s: float = 400.0   # AGORA_MAX_UPDATES_PER_S: page updates per second, all replies together
     db: str = "data/agora.db"          # AGORA_DB: the embedded server's SQLite file (":memory:" for none)
 
     @classmethod
@@ -91,6 +92,7 @@ class Settings:
             timeout=number("AGORA_TIMEOUT", float, cls.timeout, 0.1),  # type: ignore[arg-type]
             rate_per_session=number("AGORA_RATE_PER_SESSION", int, None, 1),  # type: ignore[arg-type]
             rate_per_ip=number("AGORA_RATE_PER_IP", int, None, 1),  # type: ignore[arg-type]
+            max_updates_per_s=number("AGORA_MAX_UPDATES_PER_S", float, cls.max_updates_per_s, 1),  # type: ignore[arg-type]
             password=get("AGORA_PASSWORD") is not None, db=get("AGORA_DB") or cls.db,
         )
 
