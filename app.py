@@ -10,6 +10,7 @@ import contextlib
 import html
 import logging
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -132,6 +133,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         persona_menu.change(switch, [persona_menu], [chat.chatbot_value, session, persona_card, examples],
                             api_visibility="private")
     demo.agora_backend = backend  # type: ignore[attr-defined]
+    demo.agora_concurrency = concurrency  # type: ignore[attr-defined]
     demo.agora_badge = badge  # type: ignore[attr-defined]
     return demo
 
@@ -145,6 +147,23 @@ def launch_options() -> dict[str, Any]:
     return options
 
 
+def serve(blocks: gr.Blocks, **options: Any) -> str:
+    """Launch without blocking and return the URL, with Nagle's algorithm off on Gradio's socket.
+
+    uvicorn's listening socket does not ask for TCP_NODELAY, so a small streamed update can sit
+    in the kernel until the browser's delayed ACK (up to 40 ms).  Accepted connections inherit
+    the option from the listening socket on Linux.
+    """
+    # Each streaming reply holds a worker thread; Gradio's default pool (40) would queue the rest.
+    options.setdefault("max_threads", max(40, getattr(blocks, "agora_concurrency", 1) + 16))
+    _, url, _ = blocks.launch(prevent_thread_lock=True, **options)
+    for server in getattr(blocks.server, "servers", []):
+        for sock in server.sockets:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return url
+
+
 try:
     demo = build_demo()
 except (PersonaError, SettingsError) as exc:
@@ -155,4 +174,5 @@ except (PersonaError, SettingsError) as exc:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     demo.agora_backend.start()  # type: ignore[attr-defined]
-    demo.launch(**launch_options())
+    serve(demo, **launch_options())
+    demo.block_thread()

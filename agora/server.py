@@ -68,6 +68,19 @@ def create_app(engine: Engine, *, store: Store | None = None, api_key: str | Non
     return app
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket made with an explicit ``IPPROTO_TCP``.
+
+    asyncio sets ``TCP_NODELAY`` only on connections whose socket says it is TCP; uvicorn's
+    own sockets say proto 0, so Nagle's algorithm held each stream's first event back until
+    the client's delayed ACK (40 ms).  Streaming must not wait for that.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
 class EmbeddedServer:
     """Runs :func:`create_app` with uvicorn on a loopback port, in a background thread."""
 
@@ -82,9 +95,7 @@ class EmbeddedServer:
 
     def start(self, timeout: float = 10.0) -> str:
         """Start serving; returns the base URL to give the openai SDK (``http://host:port/v1``)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._port))
+        sock = listening_socket(self._host, self._port)
         port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", ws="none",
                                 timeout_graceful_shutdown=1)
@@ -144,7 +155,8 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(engine, api_key=args.api_key, store=open_store(args.db or None))
     print(f"Agora embedded server: http://{args.host}:{args.port}/v1  engine={engine.name} model={engine.model_id}"
           f"  auth={'on' if args.api_key else 'off'}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", lifespan="off", ws="none")
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
+    uvicorn.Server(config).run(sockets=[listening_socket(args.host, args.port)])
 
 
 if __name__ == "__main__":

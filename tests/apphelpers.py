@@ -60,7 +60,7 @@ def running_app(env: dict[str, str] | None = None) -> Iterator[RunningApp]:
                                     **(env or {})})
     backend = Backend(settings)
     demo = app.build_demo(settings, backend)
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", server_port=None)
+    url = app.serve(demo, quiet=True, server_name="127.0.0.1", server_port=None)
     try:
         yield RunningApp(url, demo, backend)
     finally:
