@@ -253,7 +253,7 @@ class AssistantsAPI:
     async def _stream(self, run: Run) -> AsyncIterator[bytes]:
         channel = ThreadToLoop()
 
-        def sink(event: str, obj: BaseModel | None) -> None:
+        def sink(event: str, obj: BaseModel | str | None) -> None:
             if obj is not None:
                 channel.put(sse(event, obj))
             elif event == "abort":  # injected fault: drop the connection

@@ -17,6 +17,7 @@ from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from pydantic import Field
 
 from .api_common import Body, sse, threaded_stream
+from .deltas import chat_chunk
 from .engines import ConnectionDrop, Engine, Generation, HTTPFault
 from .errors import OpenAIError, bad_request, from_fault
 from .store import new_id
@@ -114,7 +115,7 @@ class ChatAPI:
         chunk(ChoiceDelta(role="assistant", content=""))
         try:
             for piece in self.engine.stream(gen):
-                chunk(ChoiceDelta(content=piece))
+                emit(sse(None, chat_chunk(cid, created, model, piece)))
         except ConnectionDrop:
             raise
         except Exception as exc:  # noqa: BLE001 - mid-stream failure: an error frame, as OpenAI sends

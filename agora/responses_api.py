@@ -27,7 +27,6 @@ from openai.types.responses import (
     ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseOutputText,
-    ResponseTextDeltaEvent,
     ResponseTextDoneEvent,
     ResponseUsage,
 )
@@ -38,6 +37,7 @@ from openai.types.responses.response_usage import InputTokensDetails, OutputToke
 from pydantic import BaseModel, Field
 
 from .api_common import Body, page, sse, threaded_stream
+from .deltas import response_text_delta
 from .engines import ConnectionDrop, Engine, Generation, HTTPFault
 from .errors import bad_request, from_fault, not_found
 from .store import Store, new_id, now
@@ -283,9 +283,7 @@ class ResponsesAPI:
         try:
             for piece in self.engine.stream(gen):
                 text += piece
-                send(ResponseTextDeltaEvent(type="response.output_text.delta", sequence_number=next(seq),
-                                            item_id=msg_id, output_index=0, content_index=0, delta=piece,
-                                            logprobs=[]))
+                emit(sse("response.output_text.delta", response_text_delta(msg_id, piece, next(seq))))
         except ConnectionDrop:  # as on a real network drop, the turn still happened server-side
             finish(text, None, cancelled=True)
             raise

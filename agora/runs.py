@@ -14,13 +14,9 @@ from dataclasses import dataclass, field
 
 from openai.types.beta.threads import (
     Message,
-    MessageDelta,
-    MessageDeltaEvent,
     Run,
     Text,
     TextContentBlock,
-    TextDelta,
-    TextDeltaBlock,
 )
 from openai.types.beta.threads.message import IncompleteDetails as MessageIncomplete
 from openai.types.beta.threads.run import IncompleteDetails as RunIncomplete
@@ -32,6 +28,7 @@ from openai.types.beta.threads.runs.run_step import LastError as StepError
 from openai.types.beta.threads.runs.run_step import Usage as StepUsage
 from pydantic import BaseModel
 
+from .deltas import message_delta
 from .engines import ConnectionDrop, Engine, Generation, RunExpired, ToolCallRequested
 from .store import Store, new_id, now
 
@@ -39,8 +36,8 @@ log = logging.getLogger(__name__)
 
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 
-#: Receives ``(event name, object)``; ``("done", None)`` ends the stream.
-Sink = Callable[[str, BaseModel | None], None]
+#: Receives ``(event name, object or its JSON)``; ``("done", None)`` ends the stream.
+Sink = Callable[[str, BaseModel | str | None], None]
 
 
 def message_text(message: Message) -> str:
@@ -58,7 +55,7 @@ class RunHandle:
     cancel: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
 
-    def emit(self, event: str, obj: BaseModel | None = None) -> None:
+    def emit(self, event: str, obj: BaseModel | str | None = None) -> None:
         if self.sink is not None:
             self.sink(event, obj)
 
@@ -150,10 +147,7 @@ class RunExecutor:
         try:
             for piece in self.engine.stream(gen):
                 text += piece
-                handle.emit("thread.message.delta", MessageDeltaEvent(
-                    id=msg_id, object="thread.message.delta",
-                    delta=MessageDelta(content=[TextDeltaBlock(
-                        index=0, type="text", text=TextDelta(value=piece, annotations=[]))])))
+                handle.emit("thread.message.delta", message_delta(msg_id, piece))
         except ConnectionDrop:  # injected fault: cut the client off, end the run as failed
             handle.emit("abort")
             return self._finish_failed(handle, run, step, message, text, gen, "connection dropped")
