@@ -134,6 +134,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
                             api_visibility="private")
     demo.agora_backend = backend  # type: ignore[attr-defined]
     demo.agora_concurrency = concurrency  # type: ignore[attr-defined]
+    demo.agora_chat = chat  # type: ignore[attr-defined]
     demo.agora_badge = badge  # type: ignore[attr-defined]
     return demo
 
@@ -157,6 +158,10 @@ def serve(blocks: gr.Blocks, **options: Any) -> str:
     # Each streaming reply holds a worker thread; Gradio's default pool (40) would queue the rest.
     options.setdefault("max_threads", max(40, getattr(blocks, "agora_concurrency", 1) + 16))
     _, url, _ = blocks.launch(prevent_thread_lock=True, **options)
+    # A ChatInterface nested in Blocks runs its generator on anyio's default pool (40 threads),
+    # not the launched app's; give it the app's, or the 41st streaming reply waits for a thread.
+    if (chat := getattr(blocks, "agora_chat", None)) is not None:
+        chat.limiter = blocks.limiter
     for server in getattr(blocks.server, "servers", []):
         for sock in server.sockets:
             with contextlib.suppress(OSError):
