@@ -7,60 +7,29 @@ also starts the backend at once and launches the page.
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from agora.backend import Backend
+from agora.custom import CUSTOM_ID, persona_from_card, persona_from_form, transcript_markdown
 from agora.failures import notice_for
 from agora.flows import Conversation, make_flow
 from agora.guardrails import RateLimiter, clean
 from agora.pacing import UpdatePacer
-from agora.personas import Persona, PersonaError, load_personas
+from agora.personas import Persona, PersonaError, load_personas, to_yaml
 from agora.settings import Settings, SettingsError
+from agora.ui import CSS, I18N, Session, avatar_file, card, greeting, serve_avatars, t
 
 log = logging.getLogger("agora")
-
-
-@dataclass
-class Session:
-    """One browser session's state: the conversation with the chosen persona."""
-
-    conversation: Conversation = field(default_factory=lambda: Conversation(persona_id=""))
-
-    def conversation_for(self, persona_id: str, history_len: int) -> Conversation:
-        """The current conversation; a new one (history so far set aside) if the persona changed."""
-        if self.conversation.persona_id != persona_id:
-            self.conversation = Conversation(persona_id=persona_id, history_offset=history_len)
-        return self.conversation
-
-
-def greeting(persona: Persona) -> list[dict[str, Any]]:
-    return [{"role": "assistant", "content": persona.greeting}]
-
-
-def card(persona: Persona) -> str:
-    e = html.escape
-    return (f'<div class="agora-card"><span class="agora-avatar">{e(persona.avatar)}</span>'
-            f'<div><div class="agora-name">{e(persona.name)} <span class="agora-dates">{e(persona.dates)}</span>'
-            f'</div><div class="agora-tagline">{e(persona.tagline)}</div></div></div>')
-
-
-CSS = """
-.agora-card {display:flex; gap:.8rem; align-items:center; padding:.4rem .2rem}
-.agora-avatar {font-size:2.4rem; line-height:1}
-.agora-name {font-weight:600; font-size:1.1rem}
-.agora-dates {font-weight:400; opacity:.7; font-size:.9rem}
-.agora-tagline {font-style:italic; opacity:.85}
-#agora-badge {font-size:.8rem; opacity:.75}
-"""
 
 
 def build_demo(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
@@ -73,12 +42,19 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
     first = personas[0]
     limiter = RateLimiter(settings.rate_per_session, settings.rate_per_ip)
     pacer = UpdatePacer(settings.max_updates_per_s)
+    placeholder = persona_from_form("Your persona", "Fill in the form below to create your own philosopher.",
+                                    "Create your own philosopher in the form below, then chat with them here.")
+
+    def persona_of(persona_id: str, session: Session) -> Persona:
+        if persona_id == CUSTOM_ID:
+            return session.custom or placeholder
+        if persona_id not in by_id:
+            raise gr.Error(f"Unknown persona '{persona_id}'. Choose one of: {', '.join(by_id)}")
+        return by_id[persona_id]
 
     def respond(message: str, history: list[dict[str, Any]], persona_id: str, session: Session,
                 request: gr.Request) -> Iterator[str]:
-        persona = by_id.get(persona_id)
-        if persona is None:
-            raise gr.Error(f"Unknown persona '{persona_id}'. Choose one of: {', '.join(by_id)}")
+        persona = persona_of(persona_id, session)
         message = clean(message)
         if not message:
             return  # nothing to ask
@@ -102,25 +78,91 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
             yield f"{text}\n\n⚠️ {notice_for(exc, settings.timeout, mid_reply=bool(text))}".lstrip()
 
-    def switch(persona_id: str) -> tuple[Any, ...]:
-        persona = by_id[persona_id]
-        return (greeting(persona), Session(Conversation(persona_id=persona.id)), card(persona),
-                gr.Dataset(samples=[[q] for q in persona.examples]))
+    def show(persona: Persona, session: Session, history: list[dict[str, Any]] | None = None) -> tuple[Any, ...]:
+        """Everything on the page that depends on the chosen persona."""
+        return (history or greeting(persona), session, card(persona), gr.Dataset(samples=[[q] for q in persona.examples]),
+                gr.Chatbot(avatar_images=(None, avatar_file(persona))))
+
+    def switch(persona_id: str, session: Session) -> tuple[Any, ...]:
+        session.conversation = Conversation(persona_id=persona_id)  # a fresh thread for the new persona
+        return show(persona_of(persona_id, session), session)
+
+    def use_custom(name: str, instructions: str, greeting_text: str, examples_text: str,
+                   session: Session) -> tuple[Any, ...]:
+        try:
+            persona = persona_from_form(name, instructions, greeting_text, examples_text)
+        except PersonaError as exc:
+            raise gr.Error(str(exc)) from None
+        session.custom = persona
+        session.conversation = Conversation(persona_id=CUSTOM_ID)
+        return (*show(persona, session), gr.Dropdown(value=CUSTOM_ID),
+                gr.File(value=write_file("persona.yaml", to_yaml(persona)), visible=True))
+
+    def import_card(path: str | None) -> tuple[Any, ...]:
+        if not path:
+            return (gr.skip(),) * 4
+        try:
+            persona = persona_from_card(Path(path).read_bytes(), Path(path).name)
+        except PersonaError as exc:
+            raise gr.Error(str(exc)) from None
+        return persona.name, persona.instructions, persona.greeting, "\n".join(persona.examples)
+
+    def export(history: list[dict[str, Any]], persona_id: str, session: Session) -> Any:
+        persona = persona_of(persona_id, session)
+        path = write_file(f"agora-{persona.id}-{datetime.now():%Y%m%d-%H%M}.md", transcript_markdown(persona, history))
+        return gr.File(value=path, visible=True)
+
+    def remember(history: list[dict[str, Any]], persona_id: str, session: Session,
+                 saved: dict[str, Any] | None) -> dict[str, Any]:
+        """Keep the conversation in the browser (per persona), so a reload brings it back."""
+        saved = dict(saved or {})
+        saved["current"] = persona_id
+        saved[persona_id] = {"history": history[-200:], "conversation": session.saved()}
+        if session.custom is not None:
+            saved["custom_persona"] = session.custom.model_dump()
+        return saved
+
+    def restore(saved: dict[str, Any] | None, session: Session) -> tuple[Any, ...]:
+        saved = saved or {}
+        if isinstance(saved.get("custom_persona"), dict):
+            with contextlib.suppress(ValueError):
+                session.custom = Persona.model_validate(saved["custom_persona"])
+        current = saved.get("current")
+        entry = saved.get(current) if isinstance(current, str) else None
+        if not isinstance(entry, dict) or not isinstance(entry.get("history"), list) or (
+                current not in by_id and not (current == CUSTOM_ID and session.custom)):
+            return (gr.skip(),) * 6
+        session.conversation = Session.restore_conversation(entry.get("conversation"), current)
+        return (*show(persona_of(current, session), session, entry["history"]), gr.Dropdown(value=current))
+
+    def warm_up() -> Iterator[str]:
+        """Start the backend when the first page opens, and say so while the local model loads."""
+        if backend.local_model and not backend.engine.loaded:  # type: ignore[union-attr]
+            yield t("loading")
+            backend.start()
+            backend.engine.load()  # type: ignore[union-attr]
+        yield ""
 
     concurrency = settings.concurrency or (1 if backend.local_model else 64)
+    serve_avatars()
     with gr.Blocks(title="Agora — talk with philosophers", fill_height=True) as demo:
-        gr.Markdown("# Agora\nAsk a great philosopher; the answer streams in as it is written.")
+        gr.Markdown("# 🏛️ Agora")
+        gr.Markdown(t("subtitle"))
         badge = gr.Markdown(f"Answering: {backend.badge()}", elem_id="agora-badge")
-        with gr.Row():
-            persona_menu = gr.Dropdown(choices=[(p.label, p.id) for p in personas], value=first.id,
-                                       label="Philosopher", scale=1, elem_id="agora-persona")
-            persona_card = gr.HTML(card(first), elem_id="agora-card")
+        status = gr.Markdown("", elem_id="agora-status")
+        with gr.Row(elem_id="agora-top", equal_height=False):
+            persona_menu = gr.Dropdown(choices=[(p.label, p.id) for p in personas] + [(t("custom"), CUSTOM_ID)],
+                                       value=first.id, label=t("philosopher"), scale=1, min_width=220,
+                                       elem_id="agora-persona")
+            persona_card = gr.HTML(card(first), elem_id="agora-card", min_height=0)
         session = gr.State(Session(Conversation(persona_id=first.id)))
+        saved = gr.BrowserState({}, storage_key="agora-conversations")
         chat = gr.ChatInterface(
             respond,
-            chatbot=gr.Chatbot(value=greeting(first), elem_id="agora-chat", scale=1),
-            textbox=gr.Textbox(placeholder="Ask a question…", elem_id="agora-input", submit_btn=True,
-                               stop_btn=True),
+            chatbot=gr.Chatbot(value=greeting(first), elem_id="agora-chat", scale=1, min_height=320,
+                               avatar_images=(None, avatar_file(first))),
+            textbox=gr.Textbox(placeholder=t("ask"), elem_id="agora-input", submit_btn=True, stop_btn=True,
+                               show_label=False),
             additional_inputs=[persona_menu, session],
             api_name="chat",
             cache_examples=False,
@@ -128,10 +170,35 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             fill_height=True,
         )
         examples = gr.Dataset(components=[chat.textbox], samples=[[q] for q in first.examples],
-                              label="Try asking", elem_id="agora-examples")
-        examples.click(lambda sample: sample[0], [examples], [chat.textbox], api_visibility="private")
-        persona_menu.change(switch, [persona_menu], [chat.chatbot_value, session, persona_card, examples],
-                            api_visibility="private")
+                              label=t("try"), elem_id="agora-examples")
+        with gr.Row():
+            export_btn = gr.Button(t("export"), size="sm", elem_id="agora-export")
+            transcript = gr.File(label=t("transcript"), visible=False, height=60, elem_id="agora-transcript")
+        with gr.Accordion(t("create"), open=False, elem_id="agora-custom"):
+            custom_name = gr.Textbox(label=t("name"), elem_id="agora-custom-name")
+            custom_instructions = gr.Textbox(label=t("instructions"), lines=4, elem_id="agora-custom-instructions")
+            custom_greeting = gr.Textbox(label=t("greeting"))
+            custom_examples = gr.Textbox(label=t("examples"), lines=3)
+            with gr.Row():
+                use_btn = gr.Button(t("use"), variant="primary", elem_id="agora-custom-use")
+                yaml_file = gr.File(label=t("yaml"), height=60, visible=False, elem_id="agora-custom-yaml")
+            card_upload = gr.File(label=t("card"), file_types=[".json"], type="filepath", elem_id="agora-card-import")
+
+        shown = [chat.chatbot_value, session, persona_card, examples, chat.chatbot]
+        private = {"api_visibility": "private"}
+        # Clicking an example asks it: fill the box, then press the send button.
+        examples.click(lambda sample: sample[0], [examples], [chat.textbox], **private).then(
+            None, js="() => setTimeout(() => document.querySelector('#agora-input button.submit-button')?.click(), 50)")
+        persona_menu.input(switch, [persona_menu, session], shown, **private)
+        use_btn.click(use_custom, [custom_name, custom_instructions, custom_greeting, custom_examples, session],
+                      [*shown, persona_menu, yaml_file], **private)
+        card_upload.upload(import_card, [card_upload],
+                           [custom_name, custom_instructions, custom_greeting, custom_examples], **private)
+        export_btn.click(export, [chat.chatbot, persona_menu, session], [transcript], **private)
+        chat.chatbot.change(remember, [chat.chatbot, persona_menu, session, saved], [saved], trigger_mode="always_last",
+                            queue=False, show_progress="hidden", **private)
+        demo.load(restore, [saved, session], [*shown, persona_menu], **private)
+        demo.load(warm_up, None, [status], **private)
     demo.agora_backend = backend  # type: ignore[attr-defined]
     demo.agora_concurrency = concurrency  # type: ignore[attr-defined]
     demo.agora_chat = chat  # type: ignore[attr-defined]
@@ -139,9 +206,16 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
     return demo
 
 
+def write_file(name: str, text: str) -> str:
+    """A download: ``text`` in a fresh temporary folder, under a friendly name."""
+    path = Path(tempfile.mkdtemp(prefix="agora-")) / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def launch_options() -> dict[str, Any]:
     """``demo.launch`` options: the page style, and a login if AGORA_PASSWORD is set (read now, not kept)."""
-    options: dict[str, Any] = {"css": CSS}
+    options: dict[str, Any] = {"css": CSS, "i18n": I18N}
     if password := os.environ.get("AGORA_PASSWORD"):
         options["auth"] = (os.environ.get("AGORA_USERNAME", "student"), password)
         options["auth_message"] = "Ask your teacher for the password."

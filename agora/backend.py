@@ -21,7 +21,8 @@ OPENAI_DEFAULT_MODEL = "gpt-4.1-mini"
 
 def make_engine(settings: Settings) -> Engine:
     if settings.engine == "scripted":
-        return ScriptedEngine(delay=settings.scripted_delay, first_delay=settings.scripted_first_delay)
+        return ScriptedEngine(delay=settings.scripted_delay, first_delay=settings.scripted_first_delay,
+                              min_pieces=settings.scripted_pieces)
     return LlamaEngine(settings.gguf, default_max_tokens=settings.max_output_tokens)
 
 

@@ -131,6 +131,11 @@ def parse_directives(text: str) -> tuple[dict[str, str], str]:
     return found, _DIRECTIVE.sub("", text).strip()
 
 
+#: What the scripted engine says after echoing the question (deterministic, readable in screenshots).
+FILLER = ("— let us examine this together. What do we mean by it, and does our answer hold in every case? "
+          "Give me an example, and we will test it.").split()
+
+
 @dataclass
 class ScriptedEngine(Engine):
     """Deterministic replies derived from the input, paced like a real model.
@@ -164,7 +169,7 @@ class ScriptedEngine(Engine):
             count = int(directives["pieces"])
         else:
             count = max(self.min_pieces, len(words))
-        words = (words + [f"w{i}" for i in range(len(words), count)])[:count]
+        words = (words + [FILLER[i % len(FILLER)] for i in range(count - len(words))])[:count]
         return [w if i == 0 else " " + w for i, w in enumerate(words)]
 
     @staticmethod
@@ -243,6 +248,10 @@ class LlamaEngine(Engine):
         self._llm: Any = None
         self._load_lock = threading.Lock()
         self._lock = FairLock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
 
     def load(self) -> Any:
         """Load the model once (lazily); later calls return the same object."""

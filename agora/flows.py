@@ -115,7 +115,10 @@ class AssistantsFlow(Flow):
                 stream = stack.enter_context(self._open(client, conv, persona, message, handler))
             finished = False
             try:
-                yield from stream.text_deltas
+                for delta in stream.text_deltas:
+                    if conv.thread_id is None and handler.run is not None:
+                        conv.thread_id = handler.run.thread_id  # known before the first word is shown
+                    yield delta
                 finished = True
             finally:
                 run = handler.run

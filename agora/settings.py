@@ -38,6 +38,7 @@ class Settings:
     gguf: str | None = None            # AGORA_GGUF: another GGUF for the embedded server
     scripted_delay: float = 0.02       # AGORA_SCRIPTED_DELAY: seconds between scripted pieces
     scripted_first_delay: float = 0.0  # AGORA_SCRIPTED_FIRST_DELAY
+    scripted_pieces: int = 12          # AGORA_SCRIPTED_PIECES: shortest scripted reply, in pieces
     concurrency: int | None = None     # AGORA_CONCURRENCY: simultaneous replies (default: 1 local model, 64 remote)
     max_input_chars: int = 4000        # AGORA_MAX_INPUT_CHARS
     max_output_tokens: int = 512       # AGORA_MAX_OUTPUT_TOKENS
@@ -86,6 +87,7 @@ class Settings:
             model=get("AGORA_MODEL"), personas=personas, engine=engine, gguf=get("AGORA_GGUF"),
             scripted_delay=number("AGORA_SCRIPTED_DELAY", float, cls.scripted_delay),  # type: ignore[arg-type]
             scripted_first_delay=number("AGORA_SCRIPTED_FIRST_DELAY", float, 0.0),  # type: ignore[arg-type]
+            scripted_pieces=number("AGORA_SCRIPTED_PIECES", int, cls.scripted_pieces, 1),  # type: ignore[arg-type]
             concurrency=number("AGORA_CONCURRENCY", int, None, 1),  # type: ignore[arg-type]
             max_input_chars=number("AGORA_MAX_INPUT_CHARS", int, cls.max_input_chars, 1),  # type: ignore[arg-type]
             max_output_tokens=number("AGORA_MAX_OUTPUT_TOKENS", int, cls.max_output_tokens, 1),  # type: ignore[arg-type]

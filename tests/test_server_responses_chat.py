@@ -35,7 +35,7 @@ def test_conversation_items_are_appended_after_each_turn(client: OpenAI) -> None
     assert first.conversation is not None and first.conversation.id == conv.id
     assert second.output_text.startswith("[turn 2] You asked: second")
     items = list(client.conversations.items.list(conv.id, order="asc", limit=1))  # paginates one by one
-    assert [(i.role, i.content[0].text.split(" w")[0]) for i in items] == [  # type: ignore[union-attr]
+    assert [(i.role, i.content[0].text.split(" —")[0]) for i in items] == [  # type: ignore[union-attr]
         ("user", "first"), ("assistant", "[turn 1] You asked: first"),
         ("user", "second"), ("assistant", "[turn 2] You asked: second")]
     added = client.conversations.items.create(conv.id, items=[{"type": "message", "role": "user",

@@ -1,0 +1,157 @@
+"""What a teacher and a student see, in a real headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+import app
+from agora.personas import load_personas
+from tests.apphelpers import RunningApp, running_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+PERSONAS = {p.id: p for p in load_personas()}
+BOT = "#agora-chat [data-testid='bot']"
+USER = "#agora-chat [data-testid='user']"
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (.ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def agora() -> Iterator[RunningApp]:
+    with running_app({"AGORA_SCRIPTED_DELAY": "0.04", "AGORA_SCRIPTED_PIECES": "60"}) as running:
+        running.demo.close()
+        running.url = app.serve(running.demo, quiet=True, server_name="127.0.0.1", **app.launch_options())
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser, agora: RunningApp) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.goto(agora.url)
+    expect(page.locator(BOT).first).to_contain_text(PERSONAS["socrates"].greeting)
+    yield page
+    context.close()
+
+
+def choose(page: Page, label: str) -> None:
+    page.locator("#agora-persona input").click()
+    page.get_by_role("option", name=label).click()
+
+
+def ask(page: Page, question: str) -> None:
+    box = page.locator("#agora-input textarea")
+    expect(box).to_be_enabled()
+    box.fill(question)
+    box.press("Enter")
+
+
+def last_bot(page: Page) -> str:
+    return page.locator(BOT).last.inner_text()
+
+
+def test_answer_visibly_grows_then_screenshot(page: Page) -> None:
+    choose(page, PERSONAS["plato"].label)
+    expect(page.locator(BOT).first).to_contain_text(PERSONAS["plato"].greeting)
+    ask(page, "What is philosophy?")
+    expect(page.locator(BOT)).to_have_count(2)
+    expect(page.locator(BOT).last).to_contain_text("You asked")
+    readings = []
+    for _ in range(4):
+        readings.append(last_bot(page))
+        time.sleep(0.3)
+    assert all(len(b) > len(a) and b.startswith(a.rstrip()) for a, b in zip(readings, readings[1:])), readings
+    expect(page.locator(BOT).last).not_to_have_class(re.compile("pending"), timeout=10_000)
+    page.wait_for_function("() => !document.querySelector('#agora-input button.stop-button')", timeout=10_000)
+    assert len(last_bot(page).split()) == 60
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "screenshot.png"))
+    assert (DOCS / "screenshot.png").stat().st_size > 10_000
+
+
+def test_stop_keeps_partial_and_next_question_works(page: Page) -> None:
+    ask(page, "Tell me everything [[pieces=400]]")
+    expect(page.locator(BOT).last).to_contain_text("You asked")
+    page.locator("#agora-input button.stop-button").click()
+    stopped = last_bot(page)
+    time.sleep(0.6)
+    assert last_bot(page) == stopped and 5 < len(stopped.split()) < 400  # it really stopped; the partial text stays
+    ask(page, "Next question [[pieces=8]]")
+    expect(page.locator(BOT).last).to_contain_text("[turn 2] You asked: Next question")
+    expect(page.locator(USER)).to_have_count(2)
+
+
+def test_switching_persona_shows_greeting_and_empty_history(page: Page) -> None:
+    ask(page, "First [[pieces=5]]")
+    expect(page.locator(BOT)).to_have_count(2)
+    choose(page, PERSONAS["kant"].label)
+    expect(page.locator(BOT)).to_have_count(1)
+    expect(page.locator(BOT).first).to_contain_text(PERSONAS["kant"].greeting)
+    expect(page.locator(USER)).to_have_count(0)
+    expect(page.locator("#agora-card")).to_contain_text(PERSONAS["kant"].tagline)
+    expect(page.locator("#agora-examples")).to_contain_text(PERSONAS["kant"].examples[0])
+
+
+def test_html_and_script_in_messages_run_nothing(page: Page) -> None:
+    alerts: list[str] = []
+    page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
+    ask(page, 'Hi <img src=x onerror="window.__xss=1;alert(1)"> <script>window.__xss2=1</script> [[pieces=12]]')
+    expect(page.locator(BOT)).to_have_count(2)
+    expect(page.locator(BOT).last).to_contain_text("You asked")  # the echo puts the markup in model output too
+    time.sleep(0.5)
+    assert page.evaluate("() => [window.__xss, window.__xss2]") == [None, None]
+    assert alerts == []
+
+
+def test_clicking_an_example_asks_it(page: Page) -> None:
+    question = PERSONAS["socrates"].examples[0]
+    page.locator("#agora-examples").get_by_text(question).click()
+    expect(page.locator(USER).last).to_contain_text(question)
+    expect(page.locator(BOT).last).to_contain_text(f"You asked: {question}")
+
+
+def test_custom_persona_and_reload_keeps_history(page: Page) -> None:
+    page.get_by_text("Create your own philosopher").click()
+    page.locator("#agora-custom-name textarea").fill("Epictetus")
+    page.locator("#agora-custom-instructions textarea").fill("You are Epictetus, a Stoic teacher. Be brief.")
+    page.locator("#agora-custom-use").click()
+    expect(page.locator(BOT).first).to_contain_text("Hello, I am Epictetus")
+    expect(page.locator("#agora-card")).to_contain_text("Epictetus")
+    ask(page, "What is in my control?")
+    expect(page.locator(BOT).last).to_contain_text("You asked: What is in my control?")
+    expect(page.locator("#agora-custom-yaml")).to_be_visible()
+    time.sleep(0.5)
+    page.reload()
+    expect(page.locator(USER).last).to_contain_text("What is in my control?")
+    expect(page.locator("#agora-card")).to_contain_text("Epictetus")
+    ask(page, "And what is not?")
+    expect(page.locator(BOT).last).to_contain_text("[turn 2] You asked: And what is not?")  # same thread
+
+
+def test_french_and_phone_width(browser: Browser, agora: RunningApp) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(agora.url)
+    expect(page.get_by_text("Posez une question à un grand philosophe")).to_be_visible()
+    expect(page.locator(BOT).first).to_contain_text(PERSONAS["socrates"].greeting)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 400  # no sideways scrolling
+    ask(page, "Bonjour [[pieces=5]]")
+    expect(page.locator(BOT).last).to_contain_text("You asked: Bonjour")
+    context.close()
