@@ -80,14 +80,33 @@ class ThreadToLoop:
             yield frame
 
 
-def threaded_stream(work: Callable[[Callable[[bytes], None], threading.Event], None]) -> StreamingResponse:
-    """Stream the frames ``work(emit, cancelled)`` emits from a worker thread.
+def sse_response(start: Callable[[ThreadToLoop], Callable[[], None]]) -> StreamingResponse:
+    """Stream what a worker puts on a channel, frame by frame, as it happens.
 
-    If the client disconnects, ``cancelled`` is set so the engine stops at once.
+    ``start(channel)`` starts the worker and returns how to cancel it; if the client disconnects
+    before the worker is done, that is called, so the engine stops at once.
     """
 
     async def frames() -> AsyncIterator[bytes]:
-        channel, cancelled = ThreadToLoop(), threading.Event()
+        channel = ThreadToLoop()
+        cancel = start(channel)
+        finished = False
+        try:
+            async for frame in channel.frames():
+                yield frame
+            finished = True
+        finally:
+            if not finished:
+                cancel()
+
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def threaded_stream(work: Callable[[Callable[[bytes], None], threading.Event], None]) -> StreamingResponse:
+    """Stream the frames ``work(emit, cancelled)`` emits from a worker thread of its own."""
+
+    def start(channel: ThreadToLoop) -> Callable[[], None]:
+        cancelled = threading.Event()
 
         def run() -> None:
             try:
@@ -98,16 +117,21 @@ def threaded_stream(work: Callable[[Callable[[bytes], None], threading.Event], N
                 channel.put(None)
 
         threading.Thread(target=run, name="agora-stream", daemon=True).start()
-        finished = False
-        try:
-            async for frame in channel.frames():
-                yield frame
-            finished = True
-        finally:
-            if not finished:
-                cancelled.set()
+        return cancelled.set
 
-    return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return sse_response(start)
+
+
+def content_text(content: str | list[dict[str, Any]] | None, where: str, part_types: tuple[str, ...]) -> str:
+    """The text of a message's content: a string, or text parts (other parts are refused, named)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts = []
+    for i, part in enumerate(content):
+        if part.get("type") not in part_types or not isinstance(part.get("text"), str):
+            raise bad_request("Only text content parts are supported by this server.", f"{where}[{i}]")
+        parts.append(part["text"])
+    return "".join(parts)
 
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -12,7 +12,7 @@ from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.runs import RunStep
 from pydantic import BaseModel, Field
 
-from .api_common import ABORT, Body, ThreadToLoop, page, sse
+from .api_common import ABORT, Body, ThreadToLoop, content_text, page, sse, sse_response
 from .engines import HTTPFault
 from .errors import bad_request, from_fault, not_found
 from .runs import ACTIVE, RunExecutor, text_block
@@ -29,14 +29,7 @@ class MessageIn(Body):
     metadata: Metadata | None = None
 
     def text(self) -> str:
-        if isinstance(self.content, str):
-            return self.content
-        parts = []
-        for i, part in enumerate(self.content):
-            if part.get("type") != "text" or not isinstance(part.get("text"), str):
-                raise bad_request("Only text content parts are supported by this server.", f"content[{i}]")
-            parts.append(part["text"])
-        return "".join(parts)
+        return content_text(self.content, "content", ("text",))
 
 
 class AssistantIn(Body):
@@ -247,30 +240,22 @@ class AssistantsAPI:
         if not body.stream:
             self.executor.start(run)
             return run
-        return StreamingResponse(self._stream(run), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return self._stream(run)
 
-    async def _stream(self, run: Run) -> AsyncIterator[bytes]:
-        channel = ThreadToLoop()
+    def _stream(self, run: Run) -> StreamingResponse:
+        def start(channel: ThreadToLoop) -> Callable[[], None]:
+            def sink(event: str, obj: BaseModel | str | None) -> None:
+                if obj is not None:
+                    channel.put(sse(event, obj))
+                elif event == "abort":  # injected fault: drop the connection
+                    channel.put(ABORT)
+                else:  # the run is over
+                    channel.put(sse("done", "[DONE]"))
+                    channel.put(None)
 
-        def sink(event: str, obj: BaseModel | str | None) -> None:
-            if obj is not None:
-                channel.put(sse(event, obj))
-            elif event == "abort":  # injected fault: drop the connection
-                channel.put(ABORT)
-            else:  # the run is over
-                channel.put(sse("done", "[DONE]"))
-                channel.put(None)
+            return self.executor.start(run, sink).cancel.set
 
-        handle = self.executor.start(run, sink)
-        finished = False
-        try:
-            async for frame in channel.frames():
-                yield frame
-            finished = True
-        finally:
-            if not finished:  # the client went away mid-stream: stop generating, free the engine
-                handle.cancel.set()
+        return sse_response(start)
 
     def create_run(self, thread_id: str, body: RunIn, request: Request) -> Any:
         thread = self._thread(thread_id)

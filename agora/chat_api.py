@@ -16,7 +16,7 @@ from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 from openai.types.chat.chat_completion_chunk import ChoiceDelta
 from pydantic import Field
 
-from .api_common import Body, sse, threaded_stream
+from .api_common import Body, content_text, sse, threaded_stream
 from .deltas import chat_chunk
 from .engines import ConnectionDrop, Engine, Generation, HTTPFault
 from .errors import OpenAIError, bad_request, from_fault
@@ -29,14 +29,7 @@ class ChatMessageIn(Body):
     name: str | None = None
 
     def text(self, where: str) -> str:
-        if self.content is None or isinstance(self.content, str):
-            return self.content or ""
-        parts = []
-        for j, part in enumerate(self.content):
-            if part.get("type") != "text" or not isinstance(part.get("text"), str):
-                raise bad_request("Only text content parts are supported by this server.", f"{where}.content[{j}]")
-            parts.append(part["text"])
-        return "".join(parts)
+        return content_text(self.content, f"{where}.content", ("text",))
 
 
 class StreamOptions(Body):

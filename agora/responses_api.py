@@ -36,7 +36,7 @@ from openai.types.responses.response_error import ResponseError
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 from pydantic import BaseModel, Field
 
-from .api_common import Body, page, sse, threaded_stream
+from .api_common import Body, content_text, page, sse, threaded_stream
 from .deltas import response_text_delta
 from .engines import ConnectionDrop, Engine, Generation, HTTPFault
 from .errors import bad_request, from_fault, not_found
@@ -98,17 +98,10 @@ def item_text(item: dict[str, Any], where: str) -> tuple[str, str]:
     if role not in ("user", "assistant", "system", "developer"):
         raise bad_request(f"Invalid value for '{where}.role': {role!r}.", f"{where}.role", "invalid_value")
     content = item.get("content")
-    if isinstance(content, str):
-        return role, content
-    if not isinstance(content, list):
+    if not isinstance(content, (str, list)):
         raise bad_request(f"Missing required parameter: '{where}.content'.", f"{where}.content",
                           "missing_required_parameter")
-    parts = []
-    for j, part in enumerate(content):
-        if part.get("type") not in ("input_text", "output_text", "text") or not isinstance(part.get("text"), str):
-            raise bad_request("Only text content parts are supported by this server.", f"{where}.content[{j}]")
-        parts.append(part["text"])
-    return role, "".join(parts)
+    return role, content_text(content, f"{where}.content", ("input_text", "output_text", "text"))
 
 
 def to_conv_item(role: str, text: str) -> ConvMessage:

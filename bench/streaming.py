@@ -168,7 +168,9 @@ def main() -> None:
     parser.add_argument("--sessions", default=None, help="concurrency levels (default 1,8,32,64; quick 1,8,64)")
     parser.add_argument("--model-tokens", type=int, default=None)
     parser.add_argument("--skip-model", action="store_true")
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.json and arrival.png go")
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
     runs = args.runs or (2 if args.quick else 10)
     args.sessions = args.sessions or ("1,8,64" if args.quick else "1,8,32,64")
     model_tokens = args.model_tokens or (64 if args.quick else 200)
@@ -248,13 +250,13 @@ def main() -> None:
         results["concurrency"], results["concurrency_echo_floor"] = conc, floor
         results["app_peak_rss_mb_remote_backend"] = peak_rss_mb(app_proc.pid)
 
-        plot(direct_t[-1], agora_t[-1], HERE / "arrival.png")
+        plot(direct_t[-1], agora_t[-1], args.out / "arrival.png")
 
     if not args.skip_model:
         results["model"] = model_bench(model_tokens)
     results["elapsed_s"] = time.perf_counter() - started
-    (HERE / "results.json").write_text(json.dumps(results, indent=2))
     report(results)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2))
 
 
 def model_bench(tokens: int) -> dict[str, Any]:
@@ -377,7 +379,6 @@ def report(r: dict[str, Any]) -> None:
     for name, ok, value in checks:
         print(f"  [{'PASS' if ok else 'FAIL'}] {name}  {value}")
     r["targets"] = [{"target": n, "pass": bool(ok), "value": v} for n, ok, v in checks]
-    (HERE / "results.json").write_text(json.dumps(r, indent=2))
 
 
 if __name__ == "__main__":
