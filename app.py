@@ -20,9 +20,9 @@ from typing import Any
 import gradio as gr
 
 from agora.backend import Backend
-from agora.custom import CUSTOM_ID, persona_from_card, persona_from_form, transcript_markdown
+from agora.custom import CUSTOM_ID, message_text, persona_from_card, persona_from_form, transcript_markdown
 from agora.failures import notice_for
-from agora.flows import Conversation, make_flow
+from agora.flows import STOPPED, Conversation, make_flow
 from agora.guardrails import RateLimiter, clean
 from agora.pacing import UpdatePacer
 from agora.personas import Persona, PersonaError, load_personas, to_yaml
@@ -107,6 +107,17 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             raise gr.Error(str(exc)) from None
         return persona.name, persona.instructions, persona.greeting, "\n".join(persona.examples)
 
+    def mark_stopped(history: list[dict[str, Any]]) -> Any:
+        """Stop leaves the partial answer on screen, marked as stopped."""
+        if not history or history[-1].get("role") != "assistant":
+            return gr.skip()
+        last = dict(history[-1])
+        text = message_text(last.get("content"))
+        if text.endswith(STOPPED.strip()):
+            return gr.skip()
+        last["content"] = text + STOPPED
+        return [*history[:-1], last]
+
     def export(history: list[dict[str, Any]], persona_id: str, session: Session) -> Any:
         persona = persona_of(persona_id, session)
         path = write_file(f"agora-{persona.id}-{datetime.now():%Y%m%d-%H%M}.md", transcript_markdown(persona, history))
@@ -190,6 +201,8 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         examples.click(lambda sample: sample[0], [examples], [chat.textbox], **private).then(
             None, js="() => setTimeout(() => document.querySelector('#agora-input button.submit-button')?.click(), 50)")
         persona_menu.input(switch, [persona_menu, session], shown, **private)
+        chat.textbox.stop(lambda h: (mark_stopped(h),) * 2, [chat.chatbot], [chat.chatbot, chat.chatbot_state],
+                          queue=False, **private)
         use_btn.click(use_custom, [custom_name, custom_instructions, custom_greeting, custom_examples, session],
                       [*shown, persona_menu, yaml_file], **private)
         card_upload.upload(import_card, [card_upload],

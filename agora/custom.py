@@ -82,7 +82,8 @@ def persona_from_card(raw: str | bytes | dict[str, Any], source: str = "card") -
         raise PersonaError(f"{source}: {_one_line(exc)}") from None
 
 
-def _text(content: Any) -> str:
+def message_text(content: Any) -> str:
+    """The text of a Gradio chat message's content (a string or a list of parts)."""
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
     return content if isinstance(content, str) else ""
@@ -94,7 +95,7 @@ def transcript_markdown(persona: Persona, history: list[dict[str, Any]], when: d
     lines = [f"# A conversation with {persona.name}", "",
              f"*{persona.name} ({persona.dates}) — {persona.tagline}*  ", f"*Agora, {when:%Y-%m-%d %H:%M}*", ""]
     for msg in history:
-        text = _text(msg.get("content")).strip()
+        text = message_text(msg.get("content")).strip()
         if not text:
             continue
         who = "**Student:**" if msg.get("role") == "user" else f"**{persona.name}:**"

@@ -21,6 +21,7 @@ from openai.types.beta.threads import Run
 from typing_extensions import override
 
 from .backend import Backend
+from .custom import message_text
 from .personas import Persona
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ class AssistantsFlow(Flow):
 
 
 NOTICE = "⚠️ "
+STOPPED = "\n\n⏹ *Stopped.*"
 
 
 def plain_history(history: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -154,17 +156,15 @@ def plain_history(history: list[dict[str, Any]]) -> list[dict[str, str]]:
     """
     plain: list[dict[str, str]] = []
     for msg in history:
-        content = msg.get("content")
-        if isinstance(content, list):
-            content = "".join(part.get("text", "") for part in content
-                              if isinstance(part, dict) and part.get("type") == "text")
-        if not isinstance(content, str) or msg.get("role") not in ("user", "assistant") or not content.strip():
+        content = message_text(msg.get("content"))
+        if msg.get("role") not in ("user", "assistant") or not content.strip():
             continue
         if msg["role"] == "assistant" and content.startswith(NOTICE):
             if plain and plain[-1]["role"] == "user":
                 plain.pop()
             continue
-        plain.append({"role": msg["role"], "content": content.split("\n\n" + NOTICE)[0]})
+        content = content.split("\n\n" + NOTICE)[0].split(STOPPED)[0]
+        plain.append({"role": msg["role"], "content": content})
     return plain
 
 
