@@ -74,7 +74,7 @@ class ChatAPI:
             self.engine.preflight(messages)
         except HTTPFault as fault:
             raise from_fault(fault) from None
-        gen = Generation(messages=messages, temperature=body.temperature, top_p=body.top_p,
+        gen = Generation(messages=messages, model=body.model, temperature=body.temperature, top_p=body.top_p,
                          max_tokens=body.max_completion_tokens or body.max_tokens)
         cid, created = new_id("chatcmpl").replace("_", "-", 1), int(time.time())
         if not body.stream:

@@ -56,6 +56,7 @@ class Generation:
     """One generation request, and what the engine reports back about it."""
 
     messages: list[dict[str, str]]
+    model: str | None = None
     temperature: float | None = None
     top_p: float | None = None
     max_tokens: int | None = None
@@ -146,7 +147,8 @@ class ScriptedEngine(Engine):
     ``pieces`` (reply length), ``first`` (seconds before the first piece),
     ``delay`` (seconds between pieces), ``fail_after`` (raise after N pieces),
     ``hang`` (stop producing, until cancelled), ``raise`` (fail before any piece),
-    ``echo`` (reply with the prompt itself: each message as ``role: content``),
+    ``echo`` (reply with the prompt itself: each message as ``role: content``), ``params`` (reply
+    with the model, temperature and token limit the request carried),
     ``drop=N`` (drop the connection after N pieces), ``expire=N`` (the run expires after N
     pieces), ``tool`` (ask for a tool call), ``status=429 retry=0.1`` (refuse the request).
     """
@@ -159,11 +161,13 @@ class ScriptedEngine(Engine):
 
     def reply_pieces(self, gen: Generation, directives: dict[str, str], question: str) -> list[str]:
         turns = sum(1 for m in gen.messages if m["role"] == "user")
-        if "echo" in directives:  # show the whole prompt, as the model received it
+        if "params" in directives:  # show the sampling settings the request carried
+            words = f"model={gen.model} temperature={gen.temperature} max_tokens={gen.max_tokens}".split()
+        elif "echo" in directives:  # show the whole prompt, as the model received it
             words = " | ".join(f"{m['role']}: {parse_directives(m['content'])[1]}" for m in gen.messages).split()
         else:
             words = f"[turn {turns}] You asked: {question}".split()
-        if "echo" in directives:
+        if "echo" in directives or "params" in directives:
             count = len(words)
         elif "pieces" in directives:
             count = int(directives["pieces"])

@@ -215,7 +215,7 @@ class ResponsesAPI:
             conversation=ResponseConversation(id=conversation_id) if conversation_id else None,
             metadata=body.metadata or {}, text={"format": {"type": "text"}}, truncation="disabled",
             background=False, service_tier="default")
-        gen = Generation(messages=prompt, temperature=body.temperature, top_p=body.top_p,
+        gen = Generation(messages=prompt, model=base.model, temperature=body.temperature, top_p=body.top_p,
                          max_tokens=body.max_output_tokens)
 
         def finish(text: str, error: str | None, cancelled: bool = False) -> Response:

@@ -126,7 +126,7 @@ class RunExecutor:
         run = self._save(run.model_copy(update={"status": "in_progress", "started_at": now()}))
         handle.emit("thread.run.in_progress", run)
 
-        gen = Generation(messages=self._prompt(run), temperature=run.temperature, top_p=run.top_p,
+        gen = Generation(messages=self._prompt(run), model=run.model, temperature=run.temperature, top_p=run.top_p,
                          max_tokens=run.max_completion_tokens, cancelled=handle.cancel)
         msg_id, step_id = new_id("msg"), new_id("step")
         step = RunStep(id=step_id, object="thread.run.step", assistant_id=run.assistant_id, created_at=now(),

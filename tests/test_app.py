@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -113,3 +114,30 @@ def test_stop_mid_reply_then_next_message_works(agora: RunningApp) -> None:
         assert agora.messages(thread.id)[1].status == "incomplete"
     assert agora.backend.server is not None
     assert agora.backend.server.app.state.executor.busy() == 0
+
+
+def test_persona_model_and_temperature_reach_the_backend(agora: RunningApp, tmp_path: Path) -> None:
+    text = Path("personas.yaml").read_text(encoding="utf-8").replace(
+        "- id: socrates\n", "- id: socrates\n  model: philosopher-xl\n  temperature: 0.3\n", 1)
+    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+    with running_app({"AGORA_API": agora.backend.api, "AGORA_PERSONAS": str(tmp_path / "p.yaml"),
+                      "AGORA_MAX_OUTPUT_TOKENS": "77"}) as custom:
+        reply = Client(custom.url, verbose=False).predict("settings? [[params]]", "socrates", api_name="/chat")
+        assert reply == "model=philosopher-xl temperature=0.3 max_tokens=77"
+        other = Client(custom.url, verbose=False).predict("settings? [[params]]", "plato", api_name="/chat")
+        assert other == "model=scripted temperature=None max_tokens=77"  # no per-persona values: defaults
+
+
+def test_assistants_are_created_once_and_found_again_by_metadata(agora: RunningApp) -> None:
+    if agora.backend.api != "assistants":
+        pytest.skip("assistants only")
+    from agora.backend import Backend
+
+    persona = PERSONAS["confucius"]
+    first = agora.backend.assistant_id(persona)
+    assert agora.backend.assistant_id(persona) == first  # cached
+    fresh = Backend(agora.backend.settings)  # another app process, same server
+    fresh._client = agora.backend.client()
+    assert fresh.assistant_id(persona) == first  # found by metadata, not created again
+    found = agora.server_client.beta.assistants.retrieve(first)
+    assert found.metadata["agora_persona"] == "confucius" and found.instructions == persona.instructions  # type: ignore[index]
