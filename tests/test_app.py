@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from gradio_client import Client
 
+from agora.backend import Backend
 from agora.personas import load_personas
 from tests.apphelpers import RunningApp, running_app
 
@@ -128,11 +129,12 @@ def test_persona_model_and_temperature_reach_the_backend(agora: RunningApp, tmp_
         assert other == "model=scripted temperature=None max_tokens=77"  # no per-persona values: defaults
 
 
-def test_assistants_are_created_once_and_found_again_by_metadata(agora: RunningApp) -> None:
-    if agora.backend.api != "assistants":
-        pytest.skip("assistants only")
-    from agora.backend import Backend
+def test_assistants_are_created_once_and_found_again_by_metadata() -> None:
+    with running_app({"AGORA_API": "assistants"}) as agora:
+        check_assistant_reuse(agora)
 
+
+def check_assistant_reuse(agora: RunningApp) -> None:
     persona = PERSONAS["confucius"]
     first = agora.backend.assistant_id(persona)
     assert agora.backend.assistant_id(persona) == first  # cached

@@ -22,8 +22,6 @@ PERSONAS = {p.id: p for p in load_personas()}
 BOT = "#agora-chat [data-testid='bot']"
 USER = "#agora-chat [data-testid='user']"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed (.ci/run installs it)")
-
 
 @pytest.fixture(scope="module")
 def agora() -> Iterator[RunningApp]:

@@ -93,12 +93,12 @@ def test_requires_action_is_cancelled_with_a_notice(agora: RunningApp) -> None:
     assert "You asked: still there?" in ask(client, "still there?")
 
 
-def test_run_expired(agora: RunningApp) -> None:
-    if agora.backend.api != "assistants":
-        pytest.skip("runs expire only in the Assistants API")
-    client = Client(agora.url, verbose=False)
-    assert ask(client, "q [[expire=4]]") == f"{PARTIAL}\n\n⚠️ The reply took too long and expired on the server."
-    next_turn_works(client, 2)
+def test_run_expired() -> None:
+    """Runs expire only in the Assistants API."""
+    with running_app({"AGORA_API": "assistants"}) as assistants:
+        client = Client(assistants.url, verbose=False)
+        assert ask(client, "q [[expire=4]]") == f"{PARTIAL}\n\n⚠️ The reply took too long and expired on the server."
+        next_turn_works(client, 2)
 
 
 def test_empty_and_whitespace_messages_are_ignored(agora: RunningApp) -> None:
