@@ -29,7 +29,6 @@ from agora.personas import Persona, PersonaError, load_personas, to_yaml
 from agora.settings import Settings, SettingsError
 from agora.ui import CSS, I18N, Session, avatar_file, card, greeting, serve_avatars, t
 
-log = logging.getLogger("agora")
 
 
 def build_demo(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
@@ -68,7 +67,8 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         conversation = session.conversation_for(persona.id, len(history))
         text = sent = ""
         try:
-            with pacer.reply() as due, contextlib.closing(flow.stream(conversation, persona, message, history)) as deltas:
+            deltas = flow.stream(conversation, persona, message, history)
+            with pacer.reply() as due, contextlib.closing(deltas):  # type: ignore[type-var]
                 for delta in deltas:
                     text += delta
                     if due():
@@ -170,8 +170,8 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         saved = gr.BrowserState({}, storage_key="agora-conversations")
         chat = gr.ChatInterface(
             respond,
-            chatbot=gr.Chatbot(value=greeting(first), elem_id="agora-chat", scale=1, min_height=320,
-                               avatar_images=(None, avatar_file(first))),
+            chatbot=gr.Chatbot(value=greeting(first), elem_id="agora-chat", scale=1,  # type: ignore[arg-type]
+                               min_height=320, avatar_images=(None, avatar_file(first))),
             textbox=gr.Textbox(placeholder=t("ask"), elem_id="agora-input", submit_btn=True, stop_btn=True,
                                show_label=False),
             additional_inputs=[persona_menu, session],
@@ -196,22 +196,21 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             card_upload = gr.File(label=t("card"), file_types=[".json"], type="filepath", elem_id="agora-card-import")
 
         shown = [chat.chatbot_value, session, persona_card, examples, chat.chatbot]
-        private = {"api_visibility": "private"}
         # Clicking an example asks it: fill the box, then press the send button.
-        examples.click(lambda sample: sample[0], [examples], [chat.textbox], **private).then(
+        examples.click(lambda sample: sample[0], [examples], [chat.textbox], api_visibility="private").then(
             None, js="() => setTimeout(() => document.querySelector('#agora-input button.submit-button')?.click(), 50)")
-        persona_menu.input(switch, [persona_menu, session], shown, **private)
+        persona_menu.input(switch, [persona_menu, session], shown, api_visibility="private")
         chat.textbox.stop(lambda h: (mark_stopped(h),) * 2, [chat.chatbot], [chat.chatbot, chat.chatbot_state],
-                          queue=False, **private)
+                          queue=False, api_visibility="private")
         use_btn.click(use_custom, [custom_name, custom_instructions, custom_greeting, custom_examples, session],
-                      [*shown, persona_menu, yaml_file], **private)
+                      [*shown, persona_menu, yaml_file], api_visibility="private")
         card_upload.upload(import_card, [card_upload],
-                           [custom_name, custom_instructions, custom_greeting, custom_examples], **private)
-        export_btn.click(export, [chat.chatbot, persona_menu, session], [transcript], **private)
+                           [custom_name, custom_instructions, custom_greeting, custom_examples], api_visibility="private")
+        export_btn.click(export, [chat.chatbot, persona_menu, session], [transcript], api_visibility="private")
         chat.chatbot.change(remember, [chat.chatbot, persona_menu, session, saved], [saved], trigger_mode="always_last",
-                            queue=False, show_progress="hidden", **private)
-        demo.load(restore, [saved, session], [*shown, persona_menu], **private)
-        demo.load(warm_up, None, [status], **private)
+                            queue=False, show_progress="hidden", api_visibility="private")
+        demo.load(restore, [saved, session], [*shown, persona_menu], api_visibility="private")
+        demo.load(warm_up, None, [status], api_visibility="private")
     demo.agora_backend = backend  # type: ignore[attr-defined]
     demo.agora_concurrency = concurrency  # type: ignore[attr-defined]
     demo.agora_chat = chat  # type: ignore[attr-defined]

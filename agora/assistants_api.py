@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from openai.types.beta import Assistant, AssistantDeleted, Thread, ThreadDeleted
 from openai.types.beta.threads import Message, Run
+from openai.types.beta.threads.run import TruncationStrategy
 from openai.types.beta.threads.runs import RunStep
 from pydantic import BaseModel, Field
 
@@ -235,7 +236,7 @@ class AssistantsAPI:
                   top_p=body.top_p if body.top_p is not None else asst.top_p,
                   max_completion_tokens=body.max_completion_tokens, max_prompt_tokens=body.max_prompt_tokens,
                   expires_at=created + 600, parallel_tool_calls=True, tool_choice="auto",
-                  response_format="auto", truncation_strategy={"type": "auto", "last_messages": None})
+                  response_format="auto", truncation_strategy=TruncationStrategy(type="auto", last_messages=None))
         self.store.put("run", run, parent=thread.id)
         if not body.stream:
             self.executor.start(run)

@@ -11,8 +11,8 @@ from openai import OpenAI
 from .engines import Engine, LlamaEngine, ScriptedEngine
 from .personas import Persona
 from .server import EmbeddedServer
-from .store import open_store
 from .settings import Settings, api_key
+from .store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class Backend:
     def client(self) -> OpenAI:
         with self._lock:
             if self._client is None:
+                base_url: str | None
                 if self.engine is not None:
                     self.server = EmbeddedServer(self.engine, store=open_store(self.settings.db or None))
                     base_url, key = self.server.start(), "embedded"

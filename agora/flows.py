@@ -87,9 +87,9 @@ class AssistantsFlow(Flow):
         options = given(model=self.backend.model_for(persona), temperature=persona.temperature,
                         max_completion_tokens=self.backend.settings.max_output_tokens)
         assistant_id = self.backend.assistant_id(persona)
-        question = {"role": "user", "content": message}
+        question: Any = {"role": "user", "content": message}
         if conv.thread_id is None:
-            return client.beta.threads.create_and_run_stream(
+            return client.beta.threads.create_and_run_stream(  # type: ignore[call-overload]
                 assistant_id=assistant_id, event_handler=handler, **options,
                 thread={"messages": [question], "metadata": {"agora_persona": persona.id}})
         return client.beta.threads.runs.stream(thread_id=conv.thread_id, assistant_id=assistant_id,
@@ -233,7 +233,7 @@ class ChatCompletionsFlow(Flow):
         client = self.backend.client()
         messages = [{"role": "system", "content": persona.instructions},
                     *plain_history(history[conv.history_offset:]), {"role": "user", "content": message}]
-        chunks = client.chat.completions.create(
+        chunks = client.chat.completions.create(  # type: ignore[call-overload]
             messages=messages, stream=True, stream_options={"include_usage": True},  # type: ignore[arg-type]
             **given(model=self.backend.model_for(persona), temperature=persona.temperature,
                     max_tokens=self.backend.settings.max_output_tokens))

@@ -31,7 +31,7 @@ class Persona(BaseModel):
     examples: list[str] = Field(min_length=3)
     instructions: str = Field(min_length=20)
     model: str | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
+    temperature: float | None = Field(default=None, ge=0, le=2)
     assistant_id: str | None = None
 
     @field_validator("examples")
@@ -46,7 +46,7 @@ class Persona(BaseModel):
         return f"{self.name} ({self.dates})"
 
 
-def _describe(err: dict[str, Any]) -> tuple[str, str]:
+def _describe(err: Any) -> tuple[str, str]:
     loc = [str(p) for p in err["loc"]]
     field = ".".join(loc) or "(entry)"
     kind = err["type"]

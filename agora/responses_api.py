@@ -33,7 +33,9 @@ from openai.types.responses import (
 from openai.types.responses.response import Conversation as ResponseConversation
 from openai.types.responses.response import IncompleteDetails
 from openai.types.responses.response_error import ResponseError
+from openai.types.responses.response_text_config import ResponseTextConfig
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+from openai.types.shared.response_format_text import ResponseFormatText
 from pydantic import BaseModel, Field
 
 from .api_common import Body, content_text, page, sse, threaded_stream
@@ -213,7 +215,7 @@ class ResponsesAPI:
             instructions=body.instructions, temperature=body.temperature, top_p=body.top_p,
             max_output_tokens=body.max_output_tokens, previous_response_id=body.previous_response_id,
             conversation=ResponseConversation(id=conversation_id) if conversation_id else None,
-            metadata=body.metadata or {}, text={"format": {"type": "text"}}, truncation="disabled",
+            metadata=body.metadata or {}, text=ResponseTextConfig(format=ResponseFormatText(type="text")), truncation="disabled",
             background=False, service_tier="default")
         gen = Generation(messages=prompt, model=base.model, temperature=body.temperature, top_p=body.top_p,
                          max_tokens=body.max_output_tokens)

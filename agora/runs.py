@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 
 from openai.types.beta.threads import (
     Message,
+    MessageContent,
     Run,
     Text,
     TextContentBlock,
 )
 from openai.types.beta.threads.message import IncompleteDetails as MessageIncomplete
-from openai.types.beta.threads.run import IncompleteDetails as RunIncomplete
 from openai.types.beta.threads.required_action_function_tool_call import Function, RequiredActionFunctionToolCall
+from openai.types.beta.threads.run import IncompleteDetails as RunIncomplete
 from openai.types.beta.threads.run import LastError, RequiredAction, RequiredActionSubmitToolOutputs, Usage
 from openai.types.beta.threads.runs import MessageCreationStepDetails, RunStep
 from openai.types.beta.threads.runs.message_creation_step_details import MessageCreation
@@ -44,7 +45,7 @@ def message_text(message: Message) -> str:
     return "".join(block.text.value for block in message.content if isinstance(block, TextContentBlock))
 
 
-def text_block(value: str) -> list[TextContentBlock]:
+def text_block(value: str) -> list[MessageContent]:
     return [TextContentBlock(type="text", text=Text(value=value, annotations=[]))]
 
 

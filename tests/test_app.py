@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from gradio_client import Client
