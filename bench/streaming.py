@@ -153,6 +153,41 @@ def gradio_session(url: str, message: str, persona: str | None = "plato",
     return times, updates
 
 
+def browser_session(url: str, message: str, pieces: int) -> dict[str, Any]:
+    """What a student's page sees: every change of the reply's text, timed in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("#agora-chat [data-testid='bot']")
+        page.evaluate("""() => {
+            window.__changes = [];
+            const chat = document.querySelector('#agora-chat');
+            new MutationObserver(() => {
+                const bots = chat.querySelectorAll("[data-testid='bot']");
+                if (bots.length < 2) return;
+                const n = bots[bots.length - 1].innerText.length;
+                const last = window.__changes[window.__changes.length - 1];
+                if (!last || last[1] !== n) window.__changes.push([performance.now(), n]);
+            }).observe(chat, {subtree: true, childList: true, characterData: true});
+        }""")
+        box = page.locator("#agora-input textarea")
+        box.fill(message)
+        start = page.evaluate("() => performance.now()")
+        box.press("Enter")
+        page.wait_for_function(f"() => document.querySelector('#agora-chat [data-testid=\\'bot\\']:last-of-type') "
+                               f"&& window.__changes.length && !document.querySelector('#agora-input .stop-button')",
+                               timeout=30_000)
+        changes = page.evaluate("() => window.__changes")
+        browser.close()
+    times = [(t - start) / 1000 for t, _ in changes]
+    return {"updates": len(changes), "ttft_ms": 1000 * times[0], "gaps_ms": [1000 * g for g in gaps_of(times)]}
+
+
 def gaps_of(times: list[float]) -> list[float]:
     return [b - a for a, b in zip(times, times[1:])]
 
@@ -208,6 +243,13 @@ def main() -> None:
         overhead["ratio_ttft_agora_over_direct"] = overhead["agora"]["ttft_p50_ms"] / overhead["direct_sdk"]["ttft_p50_ms"]
         overhead["agora_minus_echo_ttft_ms"] = overhead["agora"]["ttft_p50_ms"] - overhead["gradio_echo"]["ttft_p50_ms"]
         results["overhead"] = overhead
+        try:  # the page itself, in a real browser: what students see
+            seen = browser_session(app_url, f"browser {paced}", args.pieces)
+            overhead["browser"] = {"updates": seen["updates"], "ttft_ms": seen["ttft_ms"],
+                                   "gap_p50_ms": pct(seen["gaps_ms"], 0.5), "gap_p95_ms": pct(seen["gaps_ms"], 0.95),
+                                   "gap_max_ms": max(seen["gaps_ms"], default=float("nan"))}
+        except Exception as exc:  # noqa: BLE001 - no browser here: report, do not fail
+            overhead["browser"] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
         results["fidelity"] = {"updates_per_backend_pieces": [f"{u}/{p}" for u, p in fidelity],
                                "min_fraction": min(u / p for u, p in fidelity)}
 
@@ -338,6 +380,12 @@ def report(r: dict[str, Any]) -> None:
         s = o[key]
         print(f"{name:<26}{s['ttft_p50_ms']:>10.1f}{s['ttft_p95_ms']:>10.1f}{s['gap_p50_ms']:>9.1f}"
               f"{s['gap_p95_ms']:>9.1f}{s['gap_max_ms']:>9.1f}")
+    b = o.get("browser", {})
+    if "updates" in b:
+        print(f"{'(d) Agora in Chromium':<26}{b['ttft_ms']:>10.1f}{'':>10}{b['gap_p50_ms']:>9.1f}{b['gap_p95_ms']:>9.1f}"
+              f"{b['gap_max_ms']:>9.1f}  ({b['updates']} page updates)")
+    else:
+        print(f"(d) Agora in Chromium: not measured ({b.get('error')})")
     print(f"c/a TTFT ratio {o['ratio_ttft_agora_over_direct']:.3f}   c−b TTFT {o['agora_minus_echo_ttft_ms']:+.1f} ms")
     f = r["fast"]
     print(f"fidelity at 10 ms pacing: updates/pieces {', '.join(r['fidelity']['updates_per_backend_pieces'])}")
@@ -353,8 +401,9 @@ def report(r: dict[str, Any]) -> None:
          f"{o['agora_minus_echo_ttft_ms']:+.1f} ms"),
         ("no piece lost or reordered", f["complete_and_ordered"] and all(
             int(x.split("/")[0]) > 0 for x in r["fidelity"]["updates_per_backend_pieces"]), ""),
-        ("an update at least every 50 ms while pieces flow (10 ms pacing)", o["agora"]["gap_max_ms"] <= 50,
-         f"max gap {o['agora']['gap_max_ms']:.1f} ms"),
+        ("an update at least every 50 ms while pieces flow (10 ms pacing, in the browser)",
+         b.get("gap_max_ms", 99) <= 50,
+         f"page max gap {b.get('gap_max_ms', float('nan')):.1f} ms; gradio_client max gap {o['agora']['gap_max_ms']:.1f} ms"),
         ("500 pieces/s: last piece ≤ 100 ms after the backend", f["last_piece_lag_ms"] <= 100,
          f"{f['last_piece_lag_ms']:.0f} ms"),
         ("wire bytes ÷ reply size ≤ 3 (2,000 pieces)", f["wire_over_reply"] <= 3, f"{f['wire_over_reply']:.2f}×"),
