@@ -30,7 +30,6 @@ from agora.settings import Settings, SettingsError
 from agora.ui import CSS, I18N, Session, avatar_file, card, greeting, serve_avatars, t
 
 
-
 def build_demo(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
     """The whole UI; raises PersonaError / SettingsError with one clear line."""
     settings = settings or Settings.from_env()

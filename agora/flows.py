@@ -108,10 +108,13 @@ class AssistantsFlow(Flow):
         with contextlib.ExitStack() as stack:
             try:
                 stream = stack.enter_context(self._open(client, conv, persona, message, handler))
-            except openai.BadRequestError as exc:
-                if conv.thread_id is None or "active run" not in str(exc):
+            except (openai.BadRequestError, openai.NotFoundError) as exc:
+                if conv.thread_id is None or not ("active run" in str(exc) or exc.status_code == 404):
                     raise
-                self._cancel_active(client, conv.thread_id)
+                if exc.status_code == 404:  # a thread restored from the browser that the server no longer has
+                    conv.thread_id = None
+                else:  # a run left over from an interrupted turn
+                    self._cancel_active(client, conv.thread_id)
                 handler = ReplyHandler()
                 stream = stack.enter_context(self._open(client, conv, persona, message, handler))
             finished = False

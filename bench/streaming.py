@@ -179,8 +179,8 @@ def browser_session(url: str, message: str, pieces: int) -> dict[str, Any]:
         box.fill(message)
         start = page.evaluate("() => performance.now()")
         box.press("Enter")
-        page.wait_for_function(f"() => document.querySelector('#agora-chat [data-testid=\\'bot\\']:last-of-type') "
-                               f"&& window.__changes.length && !document.querySelector('#agora-input .stop-button')",
+        page.wait_for_function("() => document.querySelector('#agora-chat [data-testid=\\'bot\\']:last-of-type') "
+                               "&& window.__changes.length && !document.querySelector('#agora-input .stop-button')",
                                timeout=30_000)
         changes = page.evaluate("() => window.__changes")
         browser.close()

@@ -143,3 +143,13 @@ def check_assistant_reuse(agora: RunningApp) -> None:
     assert fresh.assistant_id(persona) == first  # found by metadata, not created again
     found = agora.server_client.beta.assistants.retrieve(first)
     assert found.metadata["agora_persona"] == "confucius" and found.instructions == persona.instructions  # type: ignore[index]
+
+
+def test_a_thread_the_server_lost_starts_afresh() -> None:
+    """A conversation restored from the browser may name a thread a memory-only server forgot."""
+    with running_app({"AGORA_API": "assistants"}) as agora:
+        from agora.flows import Conversation, make_flow
+
+        conv = Conversation(persona_id="plato", thread_id="thread_gone")
+        reply = "".join(make_flow(agora.backend).stream(conv, PERSONAS["plato"], "hello again", []))
+        assert reply.startswith("[turn 1] You asked: hello again") and conv.thread_id != "thread_gone"
