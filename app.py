@@ -79,8 +79,9 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
 
     def show(persona: Persona, session: Session, history: list[dict[str, Any]] | None = None) -> tuple[Any, ...]:
         """Everything on the page that depends on the chosen persona."""
-        return (history or greeting(persona), session, card(persona), gr.Dataset(samples=[[q] for q in persona.examples]),
-                gr.Chatbot(avatar_images=(None, avatar_file(persona))))
+        messages = history or greeting(persona)
+        return (gr.Chatbot(value=messages, avatar_images=(None, avatar_file(persona))), messages, session,
+                card(persona), gr.Dataset(samples=[[q] for q in persona.examples]))
 
     def switch(persona_id: str, session: Session) -> tuple[Any, ...]:
         session.conversation = Conversation(persona_id=persona_id)  # a fresh thread for the new persona
@@ -194,7 +195,9 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
                 yaml_file = gr.File(label=t("yaml"), height=60, visible=False, elem_id="agora-custom-yaml")
             card_upload = gr.File(label=t("card"), file_types=[".json"], type="filepath", elem_id="agora-card-import")
 
-        shown = [chat.chatbot_value, session, persona_card, examples, chat.chatbot]
+        # The chat and ChatInterface's copy of its history change together, in one event: a question
+        # asked right after switching must not meet the old history.
+        shown = [chat.chatbot, chat.chatbot_state, session, persona_card, examples]
         # Clicking an example asks it: fill the box, then press the send button.
         examples.click(lambda sample: sample[0], [examples], [chat.textbox], api_visibility="private").then(
             None, js="() => setTimeout(() => document.querySelector('#agora-input button.submit-button')?.click(), 50)")

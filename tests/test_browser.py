@@ -154,3 +154,16 @@ def test_french_and_phone_width(browser: Browser, agora: RunningApp) -> None:
     ask(page, "Bonjour [[pieces=5]]")
     expect(page.locator(BOT).last).to_contain_text("You asked: Bonjour")
     context.close()
+
+
+def test_question_right_after_switching_keeps_the_new_greeting(page: Page) -> None:
+    # A slow network (as to a Space) widens the window between switching and asking.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 300, "downloadThroughput": -1, "uploadThroughput": -1})
+    choose(page, PERSONAS["arendt"].label)
+    ask(page, "Right away [[pieces=6]]")  # no waiting for the switch to settle
+    expect(page.locator(BOT).last).to_contain_text("[turn 1] You asked: Right away")
+    expect(page.locator(BOT)).to_have_count(2)
+    expect(page.locator(BOT).first).to_contain_text(PERSONAS["arendt"].greeting)
