@@ -80,8 +80,8 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
     def show(persona: Persona, session: Session, history: list[dict[str, Any]] | None = None) -> tuple[Any, ...]:
         """Everything on the page that depends on the chosen persona."""
         messages = history or greeting(persona)
-        return (gr.Chatbot(value=messages, avatar_images=(None, avatar_file(persona))), messages, session,
-                card(persona), gr.Dataset(samples=[[q] for q in persona.examples]))
+        return (gr.Chatbot(value=messages, avatar_images=(None, avatar_file(persona))),  # type: ignore[arg-type]
+                messages, session, card(persona), gr.Dataset(samples=[[q] for q in persona.examples]))
 
     def switch(persona_id: str, session: Session) -> tuple[Any, ...]:
         session.conversation = Conversation(persona_id=persona_id)  # a fresh thread for the new persona

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from .api_common import ABORT, Body, ThreadToLoop, content_text, page, sse, sse_response
 from .engines import HTTPFault
 from .errors import bad_request, from_fault, not_found
-from .runs import ACTIVE, RunExecutor, text_block
+from .runs import ACTIVE, RunExecutor, message_text, text_block
 from .store import Store, new_id, now
 
 Metadata = dict[str, str]
@@ -134,7 +134,9 @@ class AssistantsAPI:
         return found
 
     def active_run(self, thread_id: str) -> Run | None:
-        return next((r for r in self.store.children("run", thread_id, Run) if r.status in ACTIVE), None)
+        # A run starts only when none is active, so only a thread's newest run can be.
+        run = self.store.latest("run", thread_id, Run)
+        return run if run is not None and run.status in ACTIVE else None
 
     def _add_message(self, thread_id: str, body: MessageIn) -> Message:
         msg = Message(id=new_id("msg"), object="thread.message", created_at=now(), thread_id=thread_id,
@@ -270,7 +272,8 @@ class AssistantsAPI:
 
     def _preflight(self, thread_id: str) -> None:
         try:
-            self.executor.engine.preflight(self.executor.thread_messages(thread_id))
+            last = self.store.latest("message", thread_id, Message)  # the question that starts the run
+            self.executor.engine.preflight([{"role": last.role, "content": message_text(last)}] if last else [])
         except HTTPFault as fault:
             raise from_fault(fault) from None
 

@@ -48,37 +48,69 @@ class Store(ABC):
     def children(self, kind: str, parent: str | None, cls: type[M]) -> list[M]:
         """All objects of ``kind`` under ``parent`` (None: all), oldest first."""
 
+    def latest(self, kind: str, parent: str, cls: type[M]) -> M | None:
+        """The newest object of ``kind`` under ``parent``, without reading the others."""
+        items = self.children(kind, parent, cls)
+        return items[-1] if items else None
+
 
 class MemoryStore(Store):
+    """Objects in a dict, indexed by parent, so a thread's work costs what the thread holds."""
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._seq = itertools.count()
-        self._objects: dict[tuple[str, str], tuple[int, str | None, BaseModel]] = {}
+        self._objects: dict[tuple[str, str], tuple[str | None, BaseModel]] = {}
+        # (kind, parent) and (kind, None) -> {id: creation order}
+        self._index: dict[tuple[str, str | None], dict[str, int]] = {}
 
     def put(self, kind: str, obj: M, parent: str | None = None) -> M:
-        key = (kind, getattr(obj, "id"))
+        obj_id: str = getattr(obj, "id")
         with self._lock:
-            old = self._objects.get(key)
-            seq = old[0] if old else next(self._seq)
-            self._objects[key] = (seq, parent if parent is not None or not old else old[1], obj.model_copy(deep=True))
+            old = self._objects.get((kind, obj_id))
+            if old is None:
+                seq = next(self._seq)
+                self._index.setdefault((kind, None), {})[obj_id] = seq
+            else:
+                seq = self._index[(kind, None)][obj_id]
+                if parent is None or parent == old[0]:
+                    parent = old[0]
+                elif old[0] is not None:
+                    self._index[(kind, old[0])].pop(obj_id, None)
+            if parent is not None:
+                self._index.setdefault((kind, parent), {})[obj_id] = seq
+            self._objects[(kind, obj_id)] = (parent, obj.model_copy(deep=True))
         return obj
 
     def get(self, kind: str, obj_id: str, cls: type[M]) -> M | None:
         with self._lock:
             entry = self._objects.get((kind, obj_id))
-        return entry[2].model_copy(deep=True) if entry else None  # type: ignore[return-value]
+        return entry[1].model_copy(deep=True) if entry else None  # type: ignore[return-value]
 
     def delete(self, kind: str, obj_id: str) -> bool:
         with self._lock:
-            return self._objects.pop((kind, obj_id), None) is not None
+            entry = self._objects.pop((kind, obj_id), None)
+            if entry is None:
+                return False
+            self._index[(kind, None)].pop(obj_id, None)
+            if entry[0] is not None:
+                self._index[(kind, entry[0])].pop(obj_id, None)
+            return True
+
+    def _ids(self, kind: str, parent: str | None) -> list[str]:
+        ids = self._index.get((kind, parent), {})
+        return sorted(ids, key=ids.__getitem__)
 
     def children(self, kind: str, parent: str | None, cls: type[M]) -> list[M]:
         with self._lock:
-            rows = sorted(
-                (seq, obj) for (k, _), (seq, par, obj) in self._objects.items()
-                if k == kind and (parent is None or par == parent)
-            )
-        return [obj.model_copy(deep=True) for _, obj in rows]  # type: ignore[misc]
+            objs = [self._objects[(kind, i)][1] for i in self._ids(kind, parent)]
+        return [obj.model_copy(deep=True) for obj in objs]  # type: ignore[misc]
+
+    def latest(self, kind: str, parent: str, cls: type[M]) -> M | None:
+        with self._lock:
+            ids = self._index.get((kind, parent))
+            newest = max(ids, key=ids.__getitem__) if ids else None
+            return self.get(kind, newest, cls) if newest else None
 
 
 class SqliteStore(Store):
@@ -126,6 +158,12 @@ class SqliteStore(Store):
                 rows = self._db.execute("SELECT body FROM objects WHERE kind = ? AND parent = ? ORDER BY seq",
                                         (kind, parent)).fetchall()
         return [cls.model_validate_json(body) for (body,) in rows]
+
+    def latest(self, kind: str, parent: str, cls: type[M]) -> M | None:
+        with self._lock:
+            row = self._db.execute("SELECT body FROM objects WHERE kind = ? AND parent = ? ORDER BY seq DESC LIMIT 1",
+                                   (kind, parent)).fetchone()
+        return cls.model_validate_json(row[0]) if row else None
 
     def close(self) -> None:
         with self._lock:
