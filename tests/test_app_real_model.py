@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -13,6 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 from gradio_client import Client
+from playwright.sync_api import expect, sync_playwright
+
+from tests.test_browser import ARGS, BOT, CHROMIUM, ask
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,29 +27,38 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def launched_app(workdir: Path) -> Iterator[str]:
+    """``python app.py`` as a teacher runs it, with no key: the embedded server and SmolLM2."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGORA_"))}
     env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False",
-               AGORA_MAX_OUTPUT_TOKENS="48", AGORA_DB=str(tmp_path_factory.mktemp("db") / "agora.db"))
-    log = tmp_path_factory.mktemp("app") / "app.log"
+               AGORA_MAX_OUTPUT_TOKENS="48", AGORA_DB=str(workdir / "agora.db"))
+    log = workdir / "app.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def app_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with launched_app(tmp_path_factory.mktemp("app")) as url:
+        yield url
 
 
 def test_plato_answers_from_smollm2_streaming(app_process: str) -> None:
@@ -60,3 +73,26 @@ def test_plato_answers_from_smollm2_streaming(app_process: str) -> None:
     assert notice in ("", " The reply was cut at the token limit.")  # 48 tokens may end mid-sentence
     config = httpx.get(app_process + "config", timeout=10).text
     assert "smollm2-135m-instruct" in config and "embedded server (llama engine)" in config
+
+
+def test_page_says_while_the_model_loads_then_answers(tmp_path: Path) -> None:
+    """The first page opened starts the model; a notice shows until it has loaded."""
+    with launched_app(tmp_path) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(locale="en-US")
+        # SmolLM2 loads in ~0.1 s once the file is cached: record every text the status line shows.
+        page.add_init_script("""
+            window.statusSeen = [];
+            new MutationObserver(() => {
+                const text = document.querySelector('#agora-status')?.innerText.trim();
+                if (text !== undefined && text !== window.statusSeen.at(-1)) window.statusSeen.push(text);
+            }).observe(document, {subtree: true, childList: true, characterData: true});
+        """)
+        page.goto(url)
+        page.wait_for_function("() => window.statusSeen.some(t => t.includes('Loading the local model'))")
+        expect(page.locator("#agora-status")).not_to_contain_text("Loading", timeout=60_000)
+        ask(page, "Who are you?")
+        expect(page.locator(BOT)).to_have_count(2)
+        page.wait_for_function("() => !document.querySelector('#agora-input button.stop-button')", timeout=60_000)
+        assert page.locator(BOT).last.inner_text().strip()
+        browser.close()
