@@ -21,8 +21,8 @@ import gradio as gr
 
 from agora.backend import Backend
 from agora.custom import CUSTOM_ID, message_text, persona_from_card, persona_from_form, transcript_markdown
-from agora.failures import notice_for
-from agora.flows import STOPPED, Conversation, make_flow
+from agora.failures import language, notice_for, say
+from agora.flows import NOTICE, STOPPED, Conversation, make_flow
 from agora.guardrails import RateLimiter, clean
 from agora.pacing import UpdatePacer
 from agora.personas import Persona, PersonaError, load_personas, to_yaml
@@ -56,12 +56,12 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         message = clean(message)
         if not message:
             return  # nothing to ask
+        lang = language(request.headers.get("accept-language"))
         if len(message) > settings.max_input_chars:
-            yield (f"⚠️ Your message has {len(message):,} characters; the limit is {settings.max_input_chars:,} "
-                   "(AGORA_MAX_INPUT_CHARS). Nothing was sent — please shorten it.")
+            yield NOTICE + say("too_long", lang, length=len(message), limit=settings.max_input_chars)
             return
         if (wait := limiter.check(session, request)) is not None:
-            yield f"⚠️ Too many messages; please wait {wait} s before asking again."
+            yield NOTICE + say("too_many", lang, wait=wait)
             return
         conversation = session.conversation_for(persona.id, len(history))
         text = sent = ""
@@ -75,7 +75,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             if text != sent:
                 yield text
         except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
-            yield f"{text}\n\n⚠️ {notice_for(exc, settings.timeout, mid_reply=bool(text))}".lstrip()
+            yield f"{text}\n\n{NOTICE}{notice_for(exc, settings.timeout, mid_reply=bool(text), lang=lang)}".lstrip()
 
     def show(persona: Persona, session: Session, history: list[dict[str, Any]] | None = None) -> tuple[Any, ...]:
         """Everything on the page that depends on the chosen persona."""
@@ -107,16 +107,17 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             raise gr.Error(str(exc)) from None
         return persona.name, persona.instructions, persona.greeting, "\n".join(persona.examples)
 
-    def mark_stopped(history: list[dict[str, Any]]) -> Any:
-        """Stop leaves the partial answer on screen, marked as stopped."""
+    def mark_stopped(history: list[dict[str, Any]], request: gr.Request) -> tuple[Any, Any]:
+        """Stop leaves the partial answer on screen, marked as stopped (in the chat and its history)."""
         if not history or history[-1].get("role") != "assistant":
-            return gr.skip()
+            return gr.skip(), gr.skip()
         last = dict(history[-1])
         text = message_text(last.get("content"))
-        if text.endswith(STOPPED.strip()):
-            return gr.skip()
-        last["content"] = text + STOPPED
-        return [*history[:-1], last]
+        if STOPPED in text:
+            return gr.skip(), gr.skip()
+        last["content"] = text + STOPPED + say("stopped", language(request.headers.get("accept-language")))
+        marked = [*history[:-1], last]
+        return marked, marked
 
     def export(history: list[dict[str, Any]], persona_id: str, session: Session) -> Any:
         persona = persona_of(persona_id, session)
@@ -202,7 +203,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         examples.click(lambda sample: sample[0], [examples], [chat.textbox], api_visibility="private").then(
             None, js="() => setTimeout(() => document.querySelector('#agora-input button.submit-button')?.click(), 50)")
         persona_menu.input(switch, [persona_menu, session], shown, api_visibility="private")
-        chat.textbox.stop(lambda h: (mark_stopped(h),) * 2, [chat.chatbot], [chat.chatbot, chat.chatbot_state],
+        chat.textbox.stop(mark_stopped, [chat.chatbot], [chat.chatbot, chat.chatbot_state],
                           queue=False, api_visibility="private")
         use_btn.click(use_custom, [custom_name, custom_instructions, custom_greeting, custom_examples, session],
                       [*shown, persona_menu, yaml_file], api_visibility="private")

@@ -28,7 +28,11 @@ log = logging.getLogger(__name__)
 
 
 class FlowError(RuntimeError):
-    """The reply could not be completed; the message is safe to show to a student."""
+    """The reply could not be completed; ``kind`` names its notice (see :mod:`agora.failures`)."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind, self.detail = kind, detail
 
 
 @dataclass
@@ -137,18 +141,18 @@ class AssistantsFlow(Flow):
         run = handler.run
         if run is not None and run.status == "requires_action":
             client.beta.threads.runs.cancel(run_id=run.id, thread_id=run.thread_id)
-            raise FlowError("The philosopher tried to use a tool, which Agora does not offer; the run was cancelled.")
+            raise FlowError("tool")
         if run is not None and run.status == "expired":
-            raise FlowError("The reply took too long and expired on the server.")
+            raise FlowError("expired")
         if run is not None and run.status == "failed":
             reason = run.last_error.message if run.last_error else "unknown error"
-            raise FlowError(f"The reply failed on the server ({reason}).")
+            raise FlowError("failed", reason)
         if run is not None and run.status == "incomplete":
-            raise FlowError("The reply was cut at the token limit.")
+            raise FlowError("cut")
 
 
 NOTICE = "⚠️ "
-STOPPED = "\n\n⏹ *Stopped.*"
+STOPPED = "\n\n⏹ "  # then "*Stopped.*" in the student's language
 
 
 def plain_history(history: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -219,11 +223,11 @@ class ResponsesFlow(Flow):
                     yield event.delta
                 elif event.type == "response.failed":
                     error = event.response.error
-                    raise FlowError(f"The reply failed on the server ({error.message if error else 'unknown'}).")
+                    raise FlowError("failed", error.message if error else "unknown error")
                 elif event.type == "response.incomplete":
-                    raise FlowError("The reply was cut at the token limit.")
+                    raise FlowError("cut")
                 elif event.type == "error":
-                    raise FlowError(f"The server reported an error ({event.message}).")
+                    raise FlowError("error", event.message)
 
 
 class ChatCompletionsFlow(Flow):
@@ -249,7 +253,7 @@ class ChatCompletionsFlow(Flow):
                         yield choice.delta.content
                     finish = choice.finish_reason or finish
         if finish == "length":
-            raise FlowError("The reply was cut at the token limit.")
+            raise FlowError("cut")
 
 
 FLOWS: dict[str, type[Flow]] = {f.name: f for f in (AssistantsFlow, ResponsesFlow, ChatCompletionsFlow)}

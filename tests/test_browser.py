@@ -153,6 +153,12 @@ def test_french_and_phone_width(browser: Browser, agora: RunningApp) -> None:
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 400  # no sideways scrolling
     ask(page, "Bonjour [[pieces=5]]")
     expect(page.locator(BOT).last).to_contain_text("You asked: Bonjour")
+    ask(page, "Racontez tout [[pieces=400]]")
+    expect(page.locator(BOT).last).to_contain_text("You asked: Racontez")
+    page.locator("#agora-input button.stop-button").click()
+    expect(page.locator(BOT).last).to_contain_text("Arrêté.")  # notices in the student's language too
+    ask(page, "Encore [[pieces=6 fail_after=3]]")
+    expect(page.locator(BOT).last).to_contain_text("La réponse a échoué sur le serveur")
     context.close()
 
 
