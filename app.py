@@ -214,6 +214,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
                             queue=False, show_progress="hidden", api_visibility="private")
         demo.load(restore, [saved, session], [*shown, persona_menu], api_visibility="private")
         demo.load(warm_up, None, [status], api_visibility="private")
+    demo.i18n_instance = I18N  # launch(i18n=...) sets it too; a `gradio app.py` reload only swaps the Blocks
     demo.agora_backend = backend  # type: ignore[attr-defined]
     demo.agora_concurrency = concurrency  # type: ignore[attr-defined]
     demo.agora_chat = chat  # type: ignore[attr-defined]
@@ -261,12 +262,19 @@ def serve(blocks: gr.Blocks, **options: Any) -> str:
 try:
     demo = build_demo()
 except (PersonaError, SettingsError) as exc:
-    if __name__ != "__main__":
+    if __name__ != "__main__" or not gr.NO_RELOAD:
         raise
     sys.exit(f"agora: {exc}")
 
-if __name__ == "__main__":
+def main() -> None:
+    """``python app.py``: start the backend (the embedded server, if no URL is set), serve the page."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    demo.agora_backend.start()  # type: ignore[attr-defined]
-    serve(demo, **launch_options())
-    demo.block_thread()
+    blocks = demo  # `gradio app.py` rebinds the global `demo` on each reload; this one is served
+    blocks.agora_backend.start()  # type: ignore[attr-defined]
+    serve(blocks, **launch_options())
+    blocks.block_thread()
+
+
+# `gradio app.py` re-runs this file on every edit, as __main__, with NO_RELOAD false: launch only once.
+if __name__ == "__main__" and gr.NO_RELOAD:
+    main()

@@ -1,0 +1,63 @@
+"""`gradio app.py` (Gradio's reload mode, for teachers editing personas or the page): one launch, live reloads."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from gradio_client import Client
+
+from tests.test_app_real_model import ROOT, free_port
+
+
+def wait_for(check: Callable[[], bool], what: str, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"{what}\n{log.read_text()}"
+        time.sleep(0.3)
+
+
+def test_reload_mode_serves_and_swaps_the_page_on_edit(tmp_path: Path) -> None:
+    for name in ("app.py", "personas.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "agora", tmp_path / "agora", ignore=shutil.ignore_patterns("__pycache__"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGORA_"))}
+    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False",
+               AGORA_ENGINE="scripted", AGORA_DB=":memory:")
+    log = tmp_path / "gradio.log"
+
+    def config() -> str:
+        return json.dumps(httpx.get(f"{url}/config", timeout=5).json())
+
+    with open(log, "w") as out:
+        proc = subprocess.Popen(["gradio", "app.py"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "Agora" in config(), "the page never came up", log)
+        app_py = tmp_path / "app.py"
+        app_py.write_text(app_py.read_text().replace('gr.Markdown("# 🏛️ Agora")', 'gr.Markdown("# 🏛️ Agora, edited")'))
+        wait_for(lambda: "Agora, edited" in config(), "the edit was not reloaded", log)
+        swapped = json.loads(config())
+        assert swapped["css"] and "agora-card" in swapped["css"]  # the page keeps its style…
+        assert swapped["i18n_translations"]["fr"]["philosopher"] == "Philosophe"  # …and its French
+        reply = Client(url, verbose=False).predict("hello [[pieces=5]]", "plato", api_name="/chat")
+        assert reply.startswith("[turn 1] You asked: hello")
+        assert proc.poll() is None
+        text = log.read_text()
+        assert "Traceback" not in text, text
+        assert text.count("embedded server at") == 2, text  # the launch, then the reloaded page's own
+    finally:
+        proc.terminate()
+        proc.wait(10)
