@@ -27,7 +27,7 @@ from agora.guardrails import RateLimiter, clean
 from agora.pacing import UpdatePacer
 from agora.personas import Persona, PersonaError, load_personas, to_yaml
 from agora.settings import Settings, SettingsError
-from agora.ui import CSS, I18N, Session, avatar_file, card, greeting, serve_avatars, t
+from agora.ui import CSS, I18N, Session, avatar_file, browser_secret, card, greeting, serve_avatars, t
 
 
 def build_demo(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
@@ -168,7 +168,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
                                        elem_id="agora-persona")
             persona_card = gr.HTML(card(first), elem_id="agora-card", min_height=0)
         session = gr.State(Session(Conversation(persona_id=first.id)))
-        saved = gr.BrowserState({}, storage_key="agora-conversations")
+        saved = gr.BrowserState({}, storage_key="agora-conversations", secret=browser_secret(settings.db))
         chat = gr.ChatInterface(
             respond,
             chatbot=gr.Chatbot(value=greeting(first), elem_id="agora-chat", scale=1,  # type: ignore[arg-type]

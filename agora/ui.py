@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
+import secrets
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -41,6 +43,26 @@ class Session:
                 if f.name != "persona_id" and isinstance(value, (str, int)) and not isinstance(value, bool):
                     setattr(conv, f.name, value)
         return conv
+
+
+def browser_secret(db: str) -> str | None:
+    """The key that seals conversations kept in the browser, kept beside the server's database.
+
+    Gradio's default is a new key per start, which would lose every student's conversation on a
+    restart while the threads they point to are still on disk.  No database file: the default.
+    """
+    if not db or db == ":memory:":
+        return None
+    path = Path(db).parent / "browser-state.key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
 
 
 def greeting(persona: Persona) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -54,13 +55,20 @@ class RunningApp:
             time.sleep(0.02)
 
 
+def free_port() -> int:
+    """A loopback port nobody is listening on (for a process that must be started on a known port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @contextmanager
-def running_app(env: dict[str, str] | None = None) -> Iterator[RunningApp]:
+def running_app(env: dict[str, str] | None = None, port: int | None = None) -> Iterator[RunningApp]:
     settings = Settings.from_env({"AGORA_ENGINE": "scripted", "AGORA_SCRIPTED_DELAY": "0.02", "AGORA_DB": ":memory:",
                                     **(env or {})})
     backend = Backend(settings)
     demo = app.build_demo(settings, backend)
-    url = app.serve(demo, quiet=True, server_name="127.0.0.1", server_port=None)
+    url = app.serve(demo, quiet=True, server_name="127.0.0.1", server_port=port)
     try:
         yield RunningApp(url, demo, backend)
     finally:

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 import app
 from agora.personas import load_personas
-from tests.apphelpers import RunningApp, running_app
+from tests.apphelpers import RunningApp, free_port, running_app
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -173,3 +173,21 @@ def test_question_right_after_switching_keeps_the_new_greeting(page: Page) -> No
     expect(page.locator(BOT).last).to_contain_text("[turn 1] You asked: Right away")
     expect(page.locator(BOT)).to_have_count(2)
     expect(page.locator(BOT).first).to_contain_text(PERSONAS["arendt"].greeting)
+
+
+def test_restart_keeps_the_conversation(browser: Browser, tmp_path: Path) -> None:
+    """A teacher restarts the app mid-class: each student's page still holds its conversation."""
+    port, env = free_port(), {"AGORA_DB": str(tmp_path / "agora.db")}
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    with running_app(env, port=port) as first:
+        page.goto(first.url)
+        ask(page, "Remember this [[pieces=8]]")
+        expect(page.locator(BOT).last).to_contain_text("[turn 1] You asked: Remember this")
+        time.sleep(0.5)  # the page stores the conversation after the reply
+    with running_app(env, port=port):
+        page.reload()
+        expect(page.locator(USER).last).to_contain_text("Remember this")
+        ask(page, "Still there? [[pieces=8]]")
+        expect(page.locator(BOT).last).to_contain_text("[turn 2] You asked: Still there?")  # same thread
+    context.close()

@@ -5,7 +5,6 @@ Faults are injected inside the real embedded server (scripted engine directives)
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ from gradio_client import Client
 from agora.engines import ScriptedEngine
 from agora.server import EmbeddedServer
 from agora.store import MemoryStore
-from tests.apphelpers import RunningApp, running_app
+from tests.apphelpers import RunningApp, free_port, running_app
 
 FLOWS = ["assistants", "responses", "chat"]
 
@@ -118,12 +117,6 @@ def test_too_long_message_is_refused_and_nothing_sent(agora: RunningApp) -> None
 def test_control_characters_are_stripped(agora: RunningApp) -> None:
     client = Client(agora.url, verbose=False)
     assert ask(client, "\x00wh\x07at\u202e is\x1b good?").startswith("[turn 1] You asked: what is good?")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("flow", FLOWS)

@@ -17,6 +17,7 @@ import httpx
 from openai.types.beta.threads import Message
 
 from agora.store import SqliteStore
+from agora.ui import browser_secret
 from tests.conftest import sdk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,3 +101,13 @@ def test_concurrent_writers_are_safe(tmp_path: Path) -> None:
     ids = [m.id for m in store.children("message", "t", Message)]
     assert sorted(ids) == sorted(f"{p}{i}" for p in "abc" for i in range(200))
     assert [i for i in ids if i.startswith("a")] == [f"a{i}" for i in range(200)]  # creation order kept
+
+
+def test_browser_secret_is_kept_beside_the_database(tmp_path: Path) -> None:
+    db = str(tmp_path / "data" / "agora.db")
+    first = browser_secret(db)
+    assert first and browser_secret(db) == first  # the same after a restart
+    key_file = tmp_path / "data" / "browser-state.key"
+    assert key_file.read_text() == first and key_file.stat().st_mode & 0o777 == 0o600
+    assert browser_secret(str(tmp_path / "other" / "agora.db")) != first
+    assert browser_secret(":memory:") is None  # nothing on disk: Gradio's per-start key

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 from gradio_client import Client
 
-from tests.test_app_real_model import ROOT, free_port
+from tests.apphelpers import free_port
+from tests.test_app_real_model import ROOT
 
 
 def wait_for(check: Callable[[], bool], what: str, log: Path, timeout: float = 60) -> None:
