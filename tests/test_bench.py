@@ -21,7 +21,7 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     assert (tmp_path / "arrival.png").stat().st_size > 5_000
-    for path in ("direct_sdk", "gradio_echo", "agora"):
+    for path in ("direct_sdk", "gradio_echo", "agora", "gradio_echo_1ms_poll", "agora_1ms_poll"):
         assert results["overhead"][path]["ttft_p50_ms"] > 250  # the paced backend's 300 ms are really there
     assert results["fidelity"]["min_fraction"] > 0.5
     assert results["fast"]["complete_and_ordered"] and results["fast"]["wire_over_reply"] > 1
