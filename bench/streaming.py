@@ -337,20 +337,20 @@ def main() -> None:
         plot(direct_t[-1], agora_t[-1], args.out / "arrival.png")
 
     if not args.skip_model:
-        results["model"] = model_bench(model_tokens)
+        results["model"] = model_bench(model_tokens, rounds=2 if args.quick else 5)
     results["elapsed_s"] = time.perf_counter() - started
     report(results)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
 
 
-def model_bench(tokens: int) -> dict[str, Any]:
+def model_bench(tokens: int, rounds: int) -> dict[str, Any]:
     """The llama engine through the server versus raw llama-cpp-python; cold start; peak RSS."""
     from llama_cpp import Llama
 
-    from agora.engines import smollm2_path
+    from agora.engines import default_threads, smollm2_path
 
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}]
-    threads = os.cpu_count() or 1
+    threads = default_threads()  # the engine's own choice, so raw and served run alike
 
     def rate(stream: Iterator[Any], text_of: Callable[[Any], str | None]) -> tuple[float, float, int]:
         start, first, n = time.perf_counter(), None, 0
@@ -362,19 +362,22 @@ def model_bench(tokens: int) -> dict[str, Any]:
         assert first is not None
         return first - start, (n - 1) / (end - first) if n > 1 else float("nan"), n
 
+    # Raw and served runs alternate, so both meet the same machine (a 2-core box drifts by ±20 %).
     llm = Llama(model_path=str(smollm2_path()), n_ctx=2048, n_threads=threads, verbose=False)
-    raw = [rate(llm.create_chat_completion(messages=messages, stream=True, max_tokens=tokens,  # type: ignore[arg-type]
-                                           temperature=0),
-                lambda c: c["choices"][0]["delta"].get("content")) for _ in range(3)][1:]
-    del llm
-
     port = free_port()
+    raw, served = [], []
     with process([sys.executable, "-m", "agora.server", "--engine", "llama", "--port", str(port), "--db", ""],
                  f"http://127.0.0.1:{port}/health"):
         client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="bench")
-        served = [rate(client.chat.completions.create(model="smollm2", messages=messages, stream=True,  # type: ignore[arg-type]
-                                                      max_tokens=tokens, temperature=0),
-                       lambda c: c.choices and c.choices[0].delta.content) for _ in range(3)][1:]
+        for _ in range(rounds + 1):  # the first round warms both up
+            raw.append(rate(llm.create_chat_completion(messages=messages, stream=True,  # type: ignore[arg-type]
+                                                       max_tokens=tokens, temperature=0),
+                            lambda c: c["choices"][0]["delta"].get("content")))
+            served.append(rate(client.chat.completions.create(model="smollm2", messages=messages,  # type: ignore[arg-type]
+                                                              stream=True, max_tokens=tokens, temperature=0),
+                               lambda c: c.choices and c.choices[0].delta.content))
+    del llm
+    raw, served = raw[1:], served[1:]
 
     app_port = free_port()
     t0 = time.perf_counter()
