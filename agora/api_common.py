@@ -73,11 +73,25 @@ class ThreadToLoop:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, frame)
 
     async def frames(self) -> AsyncIterator[bytes]:
-        """Yield frames until the worker puts ``None``."""
-        while (frame := await self.queue.get()) is not None:
+        """Yield frames until the worker puts ``None``.
+
+        Frames already waiting when the loop gets to them (a run's seven opening events, or
+        pieces that came faster than the socket) go out as one write; none is ever held back.
+        """
+        while True:
+            ready: list[bytes] = []
+            frame = await self.queue.get()
+            while frame is not None and frame is not ABORT:
+                ready.append(frame)
+                if self.queue.empty():
+                    break
+                frame = self.queue.get_nowait()
+            if ready:
+                yield b"".join(ready)
             if frame is ABORT:
                 raise ConnectionAbortedError("injected fault: connection dropped")
-            yield frame
+            if frame is None:
+                return
 
 
 def sse_response(start: Callable[[ThreadToLoop], Callable[[], None]]) -> StreamingResponse:
