@@ -30,6 +30,11 @@ from agora.settings import Settings, SettingsError
 from agora.ui import CSS, I18N, Session, avatar_file, browser_secret, card, greeting, serve_avatars, t
 
 
+def language_of(request: gr.Request) -> str:
+    """The browser's language, for the notices Agora writes into the chat."""
+    return language(request.headers.get("accept-language"))
+
+
 def build_demo(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
     """The whole UI; raises PersonaError / SettingsError with one clear line."""
     settings = settings or Settings.from_env()
@@ -56,7 +61,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         message = clean(message)
         if not message:
             return  # nothing to ask
-        lang = language(request.headers.get("accept-language"))
+        lang = language_of(request)
         if len(message) > settings.max_input_chars:
             yield NOTICE + say("too_long", lang, length=len(message), limit=settings.max_input_chars)
             return
@@ -115,7 +120,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         text = message_text(last.get("content"))
         if STOPPED in text:
             return gr.skip(), gr.skip()
-        last["content"] = text + STOPPED + say("stopped", language(request.headers.get("accept-language")))
+        last["content"] = text + STOPPED + say("stopped", language_of(request))
         marked = [*history[:-1], last]
         return marked, marked
 

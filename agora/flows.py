@@ -12,7 +12,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import openai
 from openai import AssistantEventHandler
@@ -27,10 +27,14 @@ from .personas import Persona
 log = logging.getLogger(__name__)
 
 
+#: Why a reply ended early; each names a notice in :data:`agora.failures.NOTICES`.
+EndKind = Literal["tool", "expired", "failed", "cut", "error"]
+
+
 class FlowError(RuntimeError):
     """The reply could not be completed; ``kind`` names its notice (see :mod:`agora.failures`)."""
 
-    def __init__(self, kind: str, detail: str = "") -> None:
+    def __init__(self, kind: EndKind, detail: str = "") -> None:
         super().__init__(f"{kind}: {detail}" if detail else kind)
         self.kind, self.detail = kind, detail
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import get_args
 
 import pytest
 from gradio_client import Client
 
 from agora.failures import NOTICES, language, say
+from agora.flows import EndKind
 from tests.apphelpers import RunningApp, running_app
 
 
@@ -31,6 +33,7 @@ def test_every_notice_in_both_languages_with_the_same_fields() -> None:
         return set(re.findall(r"\{(\w+)", text))
 
     assert NOTICES["fr"].keys() == NOTICES["en"].keys()
+    assert set(get_args(EndKind)) <= NOTICES["en"].keys()  # every way a reply can end early is told
     for key, english in NOTICES["en"].items():
         assert fields(NOTICES["fr"][key]) == fields(english), key
     assert say("rate", "fr", wait=7) == "Le service est saturé (limite de débit). Réessayez dans 7 s."
