@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from .api_common import ABORT, Body, ThreadToLoop, content_text, page, sse, sse_response
 from .engines import HTTPFault
-from .errors import bad_request, from_fault, not_found
+from .errors import bad_request, from_fault, must_exist, not_found
 from .runs import ACTIVE, RunExecutor, message_text, text_block
 from .store import Store, new_id, now
 
@@ -115,16 +115,10 @@ class AssistantsAPI:
     # ------------------------------------------------------------------ lookups
 
     def _assistant(self, assistant_id: str) -> Assistant:
-        found = self.store.get("assistant", assistant_id, Assistant)
-        if found is None:
-            raise not_found("assistant", assistant_id)
-        return found
+        return must_exist(self.store.get("assistant", assistant_id, Assistant), "assistant", assistant_id)
 
     def _thread(self, thread_id: str) -> Thread:
-        found = self.store.get("thread", thread_id, Thread)
-        if found is None:
-            raise not_found("thread", thread_id)
-        return found
+        return must_exist(self.store.get("thread", thread_id, Thread), "thread", thread_id)
 
     def _run(self, thread_id: str, run_id: str) -> Run:
         self._thread(thread_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,6 +27,16 @@ class OpenAIError(Exception):
 
 def not_found(kind: str, obj_id: str) -> OpenAIError:
     return OpenAIError(404, f"No {kind} found with id '{obj_id}'.")
+
+
+T = TypeVar("T")
+
+
+def must_exist(obj: T | None, kind: str, obj_id: str) -> T:
+    """``obj``, or OpenAI's 404 naming what was not found."""
+    if obj is None:
+        raise not_found(kind, obj_id)
+    return obj
 
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> OpenAIError:

@@ -41,7 +41,7 @@ from pydantic import BaseModel, Field
 from .api_common import Body, content_text, page, sse, threaded_stream
 from .deltas import response_text_delta
 from .engines import ConnectionDrop, Engine, Generation, HTTPFault
-from .errors import bad_request, from_fault, not_found
+from .errors import bad_request, from_fault, must_exist
 from .store import Store, new_id, now
 
 ChatMessages = list[dict[str, str]]
@@ -133,10 +133,8 @@ class ResponsesAPI:
     # ------------------------------------------------------------------ conversations
 
     def _conversation(self, conversation_id: str) -> Conversation:
-        found = self.store.get("conversation", conversation_id, Conversation)
-        if found is None:
-            raise not_found("conversation", conversation_id)
-        return found
+        return must_exist(self.store.get("conversation", conversation_id, Conversation), "conversation",
+                          conversation_id)
 
     def _items_from(self, raw: list[dict[str, Any]], param: str) -> list[ConvMessage]:
         return [to_conv_item(*item_text(item, f"{param}[{i}]")) for i, item in enumerate(raw)]
@@ -175,10 +173,7 @@ class ResponsesAPI:
     # ------------------------------------------------------------------ responses
 
     def get_response(self, response_id: str) -> Response:
-        found = self.store.get("response", response_id, Response)
-        if found is None:
-            raise not_found("response", response_id)
-        return found
+        return must_exist(self.store.get("response", response_id, Response), "response", response_id)
 
     def _history(self, body: ResponseIn) -> tuple[ChatMessages, str | None]:
         conversation_id = body.conversation.get("id") if isinstance(body.conversation, dict) else body.conversation
@@ -190,9 +185,8 @@ class ResponsesAPI:
             items = self.store.children("conv_item", conversation_id, ConvMessage)
             return [{"role": i.role, "content": conv_item_text(i)} for i in items], conversation_id
         if body.previous_response_id:
-            ctx = self.store.get("response_context", body.previous_response_id, ResponseContext)
-            if ctx is None:
-                raise not_found("response", body.previous_response_id)
+            ctx = must_exist(self.store.get("response_context", body.previous_response_id, ResponseContext),
+                             "response", body.previous_response_id)
             return list(ctx.messages), None
         return [], None
 
