@@ -1,19 +1,22 @@
-"""Shared fixtures: real embedded servers on loopback, real openai SDK clients."""
+"""Shared fixtures (real embedded servers on loopback, real SDK clients) and the session-end check
+that nothing the suite started is still running."""
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from openai import OpenAI
 
-from agora.engines import LlamaEngine, ScriptedEngine
 from agora.server import EmbeddedServer
+from agora.server.engines import LlamaEngine, ScriptedEngine
+from tests.support import SESSION_MARK, sdk
 
-
-def sdk(base_url: str, api_key: str = "unused", **kw: object) -> OpenAI:
-    """The official client, validating every response strictly against the SDK's types."""
-    return OpenAI(base_url=base_url, api_key=api_key, max_retries=0, _strict_response_validation=True, **kw)
+MARK = f"{SESSION_MARK}={uuid.uuid4().hex}"
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +38,34 @@ def llama_server() -> Iterator[EmbeddedServer]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--soak-turns", type=int, default=2, help="turns per session in the soak test (CI: 2)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Mark this session's environment: every process the tests start inherits the mark."""
+    name, _, value = MARK.partition("=")
+    os.environ[name] = value
+
+
+def started_by_this_session() -> list[str]:
+    """Processes alive now (other than this one) whose environment carries this session's mark."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if MARK.encode() in (proc / "environ").read_bytes().split(b"\0"):
+                command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                found.append(f"{proc.name}: {command[:120]}")
+        except OSError:  # gone already, or not ours to read
+            continue
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if anything it started outlives it (after a short grace for processes exiting)."""
+    deadline = time.monotonic() + 5
+    while (left := started_by_this_session()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        print("\nProcesses started by the tests are still running:\n  " + "\n  ".join(left))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

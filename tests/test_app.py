@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from agora.backend import Backend
+from agora.client import Backend, make_flow
+from agora.client.conversation import Conversation
 from agora.personas import load_personas
-from tests.apphelpers import RunningApp, running_app
+from tests.support import RunningApp, running_app
 
 PERSONAS = {p.id: p for p in load_personas()}
 FLOWS = ["assistants", "responses", "chat"]
@@ -148,8 +149,6 @@ def check_assistant_reuse(agora: RunningApp) -> None:
 def test_a_thread_the_server_lost_starts_afresh() -> None:
     """A conversation restored from the browser may name a thread a memory-only server forgot."""
     with running_app({"AGORA_API": "assistants"}) as agora:
-        from agora.flows import Conversation, make_flow
-
         conv = Conversation(persona_id="plato", thread_id="thread_gone")
-        reply = "".join(make_flow(agora.backend).stream(conv, PERSONAS["plato"], "hello again", []))
+        reply = "".join(make_flow(agora.backend).stream(conv, PERSONAS["plato"], "hello again"))
         assert reply.startswith("[turn 1] You asked: hello again") and conv.thread_id != "thread_gone"

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,43 +10,12 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import expect, sync_playwright
 
-from tests.apphelpers import free_port
-from tests.test_browser import ARGS, BOT, CHROMIUM, ask
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@contextlib.contextmanager
-def launched_app(workdir: Path) -> Iterator[str]:
-    """``python app.py`` as a teacher runs it, with no key: the embedded server and SmolLM2."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGORA_"))}
-    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False",
-               AGORA_MAX_OUTPUT_TOKENS="48", AGORA_DB=str(workdir / "agora.db"))
-    log = workdir / "app.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
+from tests.support import BOT, CHROMIUM, CHROMIUM_ARGS, ask, launched_app
 
 
 @pytest.fixture(scope="module")
 def app_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with launched_app(tmp_path_factory.mktemp("app")) as url:
+    with launched_app(tmp_path_factory.mktemp("app"), AGORA_MAX_OUTPUT_TOKENS="48") as url:
         yield url
 
 
@@ -71,8 +35,8 @@ def test_plato_answers_from_smollm2_streaming(app_process: str) -> None:
 
 def test_page_says_while_the_model_loads_then_answers(tmp_path: Path) -> None:
     """The first page opened starts the model; a notice shows until it has loaded."""
-    with launched_app(tmp_path) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launched_app(tmp_path, AGORA_MAX_OUTPUT_TOKENS="48") as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(locale="en-US")
         # SmolLM2 loads in ~0.1 s once the file is cached: record every text the status line shows.
         page.add_init_script("""

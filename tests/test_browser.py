@@ -10,31 +10,25 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-import app
 from agora.personas import load_personas
-from tests.apphelpers import RunningApp, free_port, running_app
+from agora.web.launch import launch_options
+from tests.support import BOT, CHROMIUM, CHROMIUM_ARGS, USER, RunningApp, ask, free_port, running_app
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PERSONAS = {p.id: p for p in load_personas()}
-BOT = "#agora-chat [data-testid='bot']"
-USER = "#agora-chat [data-testid='user']"
 
 
 @pytest.fixture(scope="module")
 def agora() -> Iterator[RunningApp]:
-    with running_app({"AGORA_SCRIPTED_DELAY": "0.04", "AGORA_SCRIPTED_PIECES": "60"}) as running:
-        running.demo.close()
-        running.url = app.serve(running.demo, quiet=True, server_name="127.0.0.1", **app.launch_options())
+    with running_app({"AGORA_SCRIPTED_DELAY": "0.04", "AGORA_SCRIPTED_PIECES": "60"},
+                     launch=launch_options()) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
@@ -52,13 +46,6 @@ def page(browser: Browser, agora: RunningApp) -> Iterator[Page]:
 def choose(page: Page, label: str) -> None:
     page.locator("#agora-persona input").click()
     page.get_by_role("option", name=label).click()
-
-
-def ask(page: Page, question: str) -> None:
-    box = page.locator("#agora-input textarea")
-    expect(box).to_be_enabled()
-    box.fill(question)
-    box.press("Enter")
 
 
 def last_bot(page: Page) -> str:

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from agora.custom import persona_from_card, persona_from_form, transcript_markdown
-from agora.personas import PersonaError, load_personas, parse_personas, to_yaml
+from agora.personas import PersonaError, load_personas, parse_personas, persona_from_card, persona_from_form, to_yaml
+from agora.web.transcript import transcript_markdown
 
 CARD_V2 = {
     "spec": "chara_card_v2", "spec_version": "2.0",

@@ -9,7 +9,7 @@ from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta
 from openai.types.responses import ResponseTextDeltaEvent
 
-from agora.deltas import chat_chunk, message_delta, response_text_delta
+from agora.server.sse import chat_chunk, message_delta, response_text_delta
 
 PIECE = ' "quoted" ünïcode\n\\ '
 

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from gradio_client import Client
 
-from agora.engines import ScriptedEngine
+from agora.server.engines import ScriptedEngine
 from agora.server import EmbeddedServer
-from agora.store import MemoryStore
-from tests.apphelpers import RunningApp, free_port, running_app
+from agora.server.store import MemoryStore
+from tests.support import RunningApp, free_port, running_app
 
 FLOWS = ["assistants", "responses", "chat"]
 
@@ -93,10 +93,13 @@ def test_requires_action_is_cancelled_with_a_notice(agora: RunningApp) -> None:
 
 
 def test_run_expired() -> None:
-    """Runs expire only in the Assistants API."""
-    with running_app({"AGORA_API": "assistants"}) as assistants:
+    """Runs expire only in the Assistants API: here a run may live one second."""
+    with running_app({"AGORA_API": "assistants"}, run_lifetime=1.0) as assistants:
         client = Client(assistants.url, verbose=False)
-        assert ask(client, "q [[expire=4]]") == f"{PARTIAL}\n\n⚠️ The reply took too long and expired on the server."
+        reply = ask(client, "q [[pieces=300 delay=0.02]]")
+        text, _, notice = reply.partition("\n\n⚠️ ")
+        assert text.startswith("[turn 1] You asked: q") and 10 < len(text.split()) < 300
+        assert notice == "The reply took too long and expired on the server."
         next_turn_works(client, 2)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gradio_client import Client
 
-from agora.guardrails import RateLimiter, clean
-from tests.apphelpers import running_app
+from agora.web.guardrails import RateLimiter, clean
+from tests.support import running_app
 
 
 def test_rate_limits_per_session_and_per_ip() -> None:

@@ -9,9 +9,9 @@ from typing import get_args
 import pytest
 from gradio_client import Client
 
-from agora.failures import NOTICES, language, say
-from agora.flows import EndKind
-from tests.apphelpers import RunningApp, running_app
+from agora.web.strings import NOTICES, language, say
+from agora.client.conversation import EndKind
+from tests.support import RunningApp, running_app
 
 
 @pytest.mark.parametrize(("header", "lang"), [

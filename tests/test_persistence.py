@@ -4,50 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 from openai.types.beta.threads import Message
 
-from agora.store import SqliteStore
-from agora.ui import browser_secret
-from tests.conftest import sdk
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def server_process(db: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-m", "agora.server", "--engine", "scripted", "--port", str(port),
-                             "--db", str(db)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
-
+from agora.server.store import SqliteStore
+from agora.web.session import browser_secret
+from tests.support import free_port, sdk, server_process
 
 def test_restart_keeps_threads_and_ends_interrupted_runs(tmp_path: Path) -> None:
     db, port = tmp_path / "agora.db", free_port()

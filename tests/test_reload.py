@@ -3,30 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from gradio_client import Client
 
-from tests.apphelpers import free_port
-from tests.test_app_real_model import ROOT
-
-
-def wait_for(check: Callable[[], bool], what: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if check():
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, f"{what}\n{log.read_text()}"
-        time.sleep(0.3)
+from tests.support import ROOT, clean_env, free_port, process, wait_for
 
 
 def test_reload_mode_serves_and_swaps_the_page_on_edit(tmp_path: Path) -> None:
@@ -35,20 +19,19 @@ def test_reload_mode_serves_and_swaps_the_page_on_edit(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "agora", tmp_path / "agora", ignore=shutil.ignore_patterns("__pycache__"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGORA_"))}
-    env.update(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False",
-               AGORA_ENGINE="scripted", AGORA_DB=":memory:")
+    env = clean_env(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1", AGORA_ENGINE="scripted",
+                    AGORA_DB=":memory:")
     log = tmp_path / "gradio.log"
 
     def config() -> str:
         return json.dumps(httpx.get(f"{url}/config", timeout=5).json())
 
-    with open(log, "w") as out:
-        proc = subprocess.Popen(["gradio", "app.py"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_for(lambda: "Agora" in config(), "the page never came up", log)
+    # `gradio app.py`, through this interpreter: `python -m gradio` needs no `gradio` on PATH.
+    with process(["-m", "gradio", "app.py"], f"{url}/config", env=env, log=log, cwd=tmp_path) as proc:
+        wait_for(lambda: "Agora" in config(), "the page never came up", log=log)
         app_py = tmp_path / "app.py"
-        app_py.write_text(app_py.read_text().replace('gr.Markdown("# 🏛️ Agora")', 'gr.Markdown("# 🏛️ Agora, edited")'))
+        page_py = tmp_path / "agora" / "web" / "page.py"
+        page_py.write_text(page_py.read_text().replace('gr.Markdown("# 🏛️ Agora")', 'gr.Markdown("# 🏛️ Agora, edited")'))
         saved = time.monotonic()
 
         def reloaded() -> bool:
@@ -56,11 +39,12 @@ def test_reload_mode_serves_and_swaps_the_page_on_edit(tmp_path: Path) -> None:
             # an edit saved before that look is its baseline, so save again until it is seen.
             nonlocal saved
             if time.monotonic() - saved > 3:
+                page_py.touch()
                 app_py.touch()
                 saved = time.monotonic()
             return "Agora, edited" in config()
 
-        wait_for(reloaded, "the edit was not reloaded", log)
+        wait_for(reloaded, "the edit was not reloaded", log=log)
         swapped = json.loads(config())
         assert swapped["css"] and "agora-card" in swapped["css"]  # the page keeps its style…
         assert swapped["i18n_translations"]["fr"]["philosopher"] == "Philosophe"  # …and its French
@@ -70,6 +54,3 @@ def test_reload_mode_serves_and_swaps_the_page_on_edit(tmp_path: Path) -> None:
         text = log.read_text()
         assert "Traceback" not in text, text
         assert text.count("embedded server at") == 2, text  # the launch, then the reloaded page's own
-    finally:
-        proc.terminate()
-        proc.wait(10)

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from gradio_client import Client
 
-import app
-from agora.engines import ScriptedEngine
+from agora.server.engines import ScriptedEngine
 from agora.server import EmbeddedServer
-from tests.apphelpers import running_app
+from agora.web.launch import launch_options
+from tests.support import running_app
 
 
 @pytest.mark.parametrize("flow", ["assistants", "responses", "chat"])
@@ -45,11 +45,10 @@ def test_key_is_nowhere_to_be_seen(flow: str, monkeypatch: pytest.MonkeyPatch, c
 
 def test_password_gate(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGORA_PASSWORD", "hemlock")
-    options = app.launch_options()
+    options = launch_options()
     assert options["auth"] == ("student", "hemlock")
-    with running_app() as agora:
-        agora.demo.close()
-        _, url, _ = agora.demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", **options)
+    with running_app(launch=options) as agora:
+        url = agora.url
         assert httpx.get(url + "config", timeout=10).status_code == 401
         assert "hemlock" not in httpx.get(url, timeout=10).text
         with pytest.raises(Exception):

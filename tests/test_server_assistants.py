@@ -12,9 +12,9 @@ from openai import AssistantEventHandler, OpenAI
 from openai.types.beta import AssistantStreamEvent
 from typing_extensions import override
 
-from agora.engines import ScriptedEngine
+from agora.server.engines import ScriptedEngine
 from agora.server import EmbeddedServer
-from tests.conftest import sdk
+from tests.support import sdk
 
 
 class Recorder(AssistantEventHandler):
@@ -294,3 +294,86 @@ def test_real_smollm2_streams_token_by_token(llama_server: EmbeddedServer) -> No
     listed = client.beta.threads.messages.list(thread_id=thread.id).data[0]
     assert listed.content[0].text.value == final  # type: ignore[union-attr]
     assert handler.events[-1] in ("thread.run.completed", "thread.run.incomplete")
+
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city.",
+                                            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+
+
+def test_function_tools_round_trip_through_submit_tool_outputs(client: OpenAI) -> None:
+    asst = client.beta.assistants.create(model="scripted", instructions="Use tools.", tools=[WEATHER])  # type: ignore[list-item]
+    assert client.beta.assistants.retrieve(asst.id).tools[0].model_dump(exclude_none=True) == WEATHER
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Weather? [[tool echo]]"}])
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=20)
+    assert run.status == "requires_action" and run.required_action is not None
+    call = run.required_action.submit_tool_outputs.tool_calls[0]
+    assert (call.function.name, run.tools[0].type) == ("get_weather", "function")
+    waiting = client.beta.threads.runs.steps.list(run_id=run.id, thread_id=thread.id).data[0]
+    assert waiting.type == "tool_calls" and waiting.status == "in_progress"
+    done = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": "sunny"}],
+        poll_interval_ms=20)
+    assert done.status == "completed"
+    reply = client.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data[0]
+    assert reply.content[0].text.value == "system: Use tools. | user: Weather? | tool: get_weather: sunny"  # type: ignore[union-attr]
+    steps = client.beta.threads.runs.steps.list(run_id=run.id, thread_id=thread.id, order="asc").data
+    assert [(s.type, s.status) for s in steps] == [("tool_calls", "completed"), ("message_creation", "completed")]
+    assert steps[0].step_details.tool_calls[0].function.output == "sunny"  # type: ignore[union-attr]
+
+
+def test_tool_outputs_stream_and_are_checked(client: OpenAI) -> None:
+    asst = client.beta.assistants.create(model="scripted", tools=[WEATHER])  # type: ignore[list-item]
+    with client.beta.threads.create_and_run_stream(
+            assistant_id=asst.id, thread={"messages": [{"role": "user", "content": "Weather? [[tool]]"}]}) as s:
+        s.until_done()
+        run = s.get_final_run()
+    assert run.status == "requires_action" and run.required_action is not None
+    call_id = run.required_action.submit_tool_outputs.tool_calls[0].id
+    with pytest.raises(openai.BadRequestError, match=r"Expected tool outputs for call_ids \['call_"):
+        client.beta.threads.runs.submit_tool_outputs(run_id=run.id, thread_id=run.thread_id,
+                                                      tool_outputs=[{"tool_call_id": "call_wrong", "output": "x"}])
+    handler = Recorder()
+    with client.beta.threads.runs.submit_tool_outputs_stream(
+            run_id=run.id, thread_id=run.thread_id, event_handler=handler,
+            tool_outputs=[{"tool_call_id": call_id, "output": "rain"}]) as s:
+        text = "".join(s.text_deltas)
+        final = s.get_final_run()
+    assert final.status == "completed" and text.startswith("[turn 1] You asked:")
+    assert handler.events[:3] == ["thread.run.queued", "thread.run.step.completed", "thread.run.in_progress"]
+    with pytest.raises(openai.BadRequestError, match='Runs in status "completed" do not accept tool outputs.'):
+        client.beta.threads.runs.submit_tool_outputs(run_id=run.id, thread_id=run.thread_id,
+                                                      tool_outputs=[{"tool_call_id": call_id, "output": "x"}])
+
+
+@pytest.mark.parametrize("tool", [{"type": "file_search"}, {"type": "code_interpreter"}])
+def test_tools_the_server_does_not_offer_are_refused_not_dropped(client: OpenAI, tool: dict[str, str]) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        client.beta.assistants.create(model="scripted", tools=[tool])  # type: ignore[list-item]
+    assert err.value.body == {"message": f"Invalid value: '{tool['type']}'. Supported values are: 'function'.",  # type: ignore[comparison-overlap]
+                              "type": "invalid_request_error", "param": "tools[0].type", "code": "invalid_value"}
+    asst, thread = setup_thread(client)
+    with pytest.raises(openai.BadRequestError, match="Supported values are: 'function'"):
+        client.beta.threads.runs.create(thread_id=thread.id, assistant_id=asst.id, tools=[tool])  # type: ignore[list-item]
+    assert client.beta.threads.runs.list(thread_id=thread.id).data == []
+
+
+def test_runs_expire_at_expires_at() -> None:
+    with EmbeddedServer(ScriptedEngine(), run_lifetime=0.6) as server:
+        client = sdk(server.base_url)
+        asst, thread = setup_thread(client, "Slow [[pieces=200 delay=0.02]]")
+        handler = Recorder()
+        with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=asst.id, event_handler=handler) as s:
+            text = "".join(s.text_deltas)
+            run = s.get_final_run()
+        assert run.status == "expired" and run.expires_at is not None and run.expires_at >= run.created_at
+        assert handler.events[-3:] == ["thread.message.incomplete", "thread.run.step.expired", "thread.run.expired"]
+        assert 5 < len(text.split()) < 200
+        msg = client.beta.threads.messages.list(thread_id=thread.id).data[0]
+        assert msg.incomplete_details is not None and msg.incomplete_details.reason == "run_expired"
+        # A run that waits for tool outputs past its deadline expires too.
+        waiting = client.beta.threads.runs.create_and_poll(
+            thread_id=client.beta.threads.create(messages=[{"role": "user", "content": "[[tool]]"}]).id,
+            assistant_id=asst.id, poll_interval_ms=20)
+        assert waiting.status == "requires_action"
+        time.sleep(1.1)
+        assert client.beta.threads.runs.retrieve(waiting.id, thread_id=waiting.thread_id).status == "expired"

@@ -13,7 +13,7 @@ import pytest
 from gradio_client import Client
 from openai.types.beta import Thread
 
-from tests.apphelpers import running_app
+from tests.support import running_app
 
 SESSIONS = 64
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import BaseModel
 
-from agora.store import MemoryStore, SqliteStore, Store
+from agora.server.store import MemoryStore, SqliteStore, Store
 
 
 class Item(BaseModel):

@@ -9,9 +9,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import APIRouter
 from openai.types.conversations import Conversation, ConversationDeletedResource
 from openai.types.conversations import Message as ConvMessage
 from openai.types.responses import (
@@ -36,12 +35,13 @@ from openai.types.responses.response_error import ResponseError
 from openai.types.responses.response_text_config import ResponseTextConfig
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 from openai.types.shared.response_format_text import ResponseFormatText
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from .api_common import Body, content_text, page, sse, threaded_stream
-from .deltas import response_text_delta
-from .engines import ConnectionDrop, Engine, Generation, HTTPFault
-from .errors import bad_request, from_fault, must_exist
+from .base import API, ListOrder, page, unoffered_tools
+from .engines import Engine, Generation
+from .errors import bad_request
+from .models import ConversationIn, ItemsIn, ResponseIn, content_text
+from .sse import Channel, response_text_delta, threaded_stream
 from .store import Store, new_id, now
 
 ChatMessages = list[dict[str, str]]
@@ -52,43 +52,6 @@ class ResponseContext(BaseModel):
 
     id: str
     messages: list[dict[str, str]]
-
-
-class ConversationIn(Body):
-    items: list[dict[str, Any]] | None = None
-    metadata: dict[str, str] | None = None
-
-
-class ItemsIn(Body):
-    items: list[dict[str, Any]]
-
-
-class ResponseIn(Body):
-    model: str | None = None
-    input: str | list[dict[str, Any]] = ""
-    instructions: str | None = None
-    conversation: str | dict[str, str] | None = None
-    previous_response_id: str | None = None
-    store: bool | None = True
-    stream: bool | None = None
-    max_output_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    metadata: dict[str, str] | None = None
-    background: bool | None = None
-    include: list[str] | None = None
-    parallel_tool_calls: bool | None = None
-    prompt_cache_key: str | None = None
-    reasoning: Any = None
-    safety_identifier: str | None = None
-    service_tier: str | None = None
-    stream_options: Any = None
-    text: Any = None
-    tool_choice: Any = None
-    tools: list[Any] | None = None
-    top_logprobs: int | None = None
-    truncation: str | None = None
-    user: str | None = None
 
 
 def item_text(item: dict[str, Any], where: str) -> tuple[str, str]:
@@ -117,10 +80,9 @@ def conv_item_text(item: ConvMessage) -> str:
     return "".join(getattr(part, "text", "") or "" for part in item.content)
 
 
-class ResponsesAPI:
+class ResponsesAPI(API):
     def __init__(self, store: Store, engine: Engine) -> None:
-        self.store, self.engine = store, engine
-        self.router = APIRouter(prefix="/v1")
+        super().__init__(store, engine)
         r = self.router
         r.post("/conversations")(self.create_conversation)
         r.get("/conversations/{conversation_id}")(self.get_conversation)
@@ -131,10 +93,6 @@ class ResponsesAPI:
         r.get("/responses/{response_id}")(self.get_response)
 
     # ------------------------------------------------------------------ conversations
-
-    def _conversation(self, conversation_id: str) -> Conversation:
-        return must_exist(self.store.get("conversation", conversation_id, Conversation), "conversation",
-                          conversation_id)
 
     def _items_from(self, raw: list[dict[str, Any]], param: str) -> list[ConvMessage]:
         return [to_conv_item(*item_text(item, f"{param}[{i}]")) for i, item in enumerate(raw)]
@@ -149,31 +107,31 @@ class ResponsesAPI:
         return conv
 
     def get_conversation(self, conversation_id: str) -> Conversation:
-        return self._conversation(conversation_id)
+        return self.find("conversation", conversation_id, Conversation)
 
     def delete_conversation(self, conversation_id: str) -> ConversationDeletedResource:
-        self._conversation(conversation_id)
+        self.find("conversation", conversation_id, Conversation)
         for item in self.store.children("conv_item", conversation_id, ConvMessage):
             self.store.delete("conv_item", item.id)
         self.store.delete("conversation", conversation_id)
         return ConversationDeletedResource(id=conversation_id, deleted=True, object="conversation.deleted")
 
     def create_items(self, conversation_id: str, body: ItemsIn) -> dict[str, Any]:
-        self._conversation(conversation_id)
+        self.find("conversation", conversation_id, Conversation)
         items = [self.store.put("conv_item", item, parent=conversation_id)
                  for item in self._items_from(body.items, "items")]
         return page(items, limit=max(1, min(100, len(items) or 1)), order="asc", after=None, before=None)
 
-    def list_items(self, conversation_id: str, limit: int = 20, order: Literal["asc", "desc"] = "desc",
+    def list_items(self, conversation_id: str, limit: int = 20, order: ListOrder = "desc",
                    after: str | None = None, include: list[str] | None = None) -> dict[str, Any]:
-        self._conversation(conversation_id)
+        self.find("conversation", conversation_id, Conversation)
         return page(self.store.children("conv_item", conversation_id, ConvMessage), limit=limit, order=order,
                     after=after, before=None)
 
     # ------------------------------------------------------------------ responses
 
     def get_response(self, response_id: str) -> Response:
-        return must_exist(self.store.get("response", response_id, Response), "response", response_id)
+        return self.find("response", response_id, Response)
 
     def _history(self, body: ResponseIn) -> tuple[ChatMessages, str | None]:
         conversation_id = body.conversation.get("id") if isinstance(body.conversation, dict) else body.conversation
@@ -181,12 +139,11 @@ class ResponsesAPI:
             raise bad_request("Mutually exclusive parameters: Ensure you are only providing one of: "
                               "'previous_response_id' or 'conversation'.", "conversation")
         if conversation_id:
-            self._conversation(conversation_id)
+            self.find("conversation", conversation_id, Conversation)
             items = self.store.children("conv_item", conversation_id, ConvMessage)
             return [{"role": i.role, "content": conv_item_text(i)} for i in items], conversation_id
         if body.previous_response_id:
-            ctx = must_exist(self.store.get("response_context", body.previous_response_id, ResponseContext),
-                             "response", body.previous_response_id)
+            ctx = self.find("response_context", body.previous_response_id, ResponseContext)
             return list(ctx.messages), None
         return [], None
 
@@ -197,10 +154,7 @@ class ResponsesAPI:
         if not new_items:
             raise bad_request("Missing required parameter: 'input'.", "input", "missing_required_parameter")
         context = history + [{"role": "system" if r == "developer" else r, "content": t} for r, t in new_items]
-        try:
-            self.engine.preflight(context)
-        except HTTPFault as fault:
-            raise from_fault(fault) from None
+        self.engine.preflight(context)
         prompt = ([{"role": "system", "content": body.instructions}] if body.instructions else []) + context
         resp_id, msg_id = new_id("resp"), new_id("msg")
         base = Response(
@@ -234,13 +188,8 @@ class ResponsesAPI:
             return final
 
         if not body.stream:
-            text, error = "", None
-            try:
-                text = "".join(self.engine.stream(gen))
-            except Exception as exc:  # noqa: BLE001 - the engine's failure becomes the response's error
-                error = str(exc) or type(exc).__name__
-            return finish(text, error)
-        return threaded_stream(lambda emit, cancel: self._stream(base, msg_id, gen, finish, emit, cancel))
+            return finish(*self.generate(gen))
+        return threaded_stream(lambda channel, cancel: self._stream(base, msg_id, gen, finish, channel, cancel))
 
     def _remember(self, final: Response, context: ChatMessages, text: str, new_items: list[tuple[str, str]],
                   conversation_id: str | None, store: bool | None) -> None:
@@ -253,12 +202,12 @@ class ResponsesAPI:
                 self.store.put("conv_item", to_conv_item(role, item_text_), parent=conversation_id)
 
     def _stream(self, base: Response, msg_id: str, gen: Generation, finish: Callable[..., Response],
-                emit: Callable[[bytes], None], cancel: threading.Event) -> None:
+                channel: Channel, cancel: threading.Event) -> None:
         gen.cancelled = cancel
         seq = iter(range(1_000_000))
 
         def send(event: BaseModel) -> None:
-            emit(sse(getattr(event, "type"), event))
+            channel.event(getattr(event, "type"), event)
 
         send(ResponseCreatedEvent(type="response.created", sequence_number=next(seq), response=base))
         send(ResponseInProgressEvent(type="response.in_progress", sequence_number=next(seq), response=base))
@@ -272,8 +221,9 @@ class ResponsesAPI:
         try:
             for piece in self.engine.stream(gen):
                 text += piece
-                emit(sse("response.output_text.delta", response_text_delta(msg_id, piece, next(seq))))
-        except ConnectionDrop:  # as on a real network drop, the turn still happened server-side
+                channel.event("response.output_text.delta", response_text_delta(msg_id, piece, next(seq)))
+            error = unoffered_tools(gen)
+        except ConnectionAbortedError:  # as on a real network drop, the turn still happened server-side
             finish(text, None, cancelled=True)
             raise
         except Exception as exc:  # noqa: BLE001 - reported as response.failed

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from typing import Any
 
 from openai import OpenAI
 
-from .engines import Engine, LlamaEngine, ScriptedEngine
-from .personas import Persona
-from .server import EmbeddedServer
-from .settings import Settings, api_key
-from .store import open_store
+from ..config import Settings, api_key
+from ..personas import Persona
+from ..server import EmbeddedServer
+from ..server.engines import Engine, LlamaEngine, build_engine
+from ..server.store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +21,9 @@ OPENAI_DEFAULT_MODEL = "gpt-4.1-mini"
 
 
 def make_engine(settings: Settings) -> Engine:
-    if settings.engine == "scripted":
-        return ScriptedEngine(delay=settings.scripted_delay, first_delay=settings.scripted_first_delay,
-                              min_pieces=settings.scripted_pieces)
-    return LlamaEngine(settings.gguf, default_max_tokens=settings.max_output_tokens)
+    return build_engine(settings.engine, settings.gguf, delay=settings.scripted_delay,
+                        first_delay=settings.scripted_first_delay, min_pieces=settings.scripted_pieces,
+                        max_tokens=settings.max_output_tokens)
 
 
 class Backend:
@@ -33,8 +33,9 @@ class Backend:
     port (lazily, on first use, or at once with :meth:`start`).
     """
 
-    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+    def __init__(self, settings: Settings, engine: Engine | None = None, **server_options: Any) -> None:
         self.settings = settings
+        self.server_options = server_options  # for the embedded server, e.g. run_lifetime
         self.api = settings.resolved_api
         self.engine = (engine or make_engine(settings)) if settings.embedded else None
         self.server: EmbeddedServer | None = None
@@ -73,7 +74,8 @@ class Backend:
             if self._client is None:
                 base_url: str | None
                 if self.engine is not None:
-                    self.server = EmbeddedServer(self.engine, store=open_store(self.settings.db or None))
+                    self.server = EmbeddedServer(self.engine, store=open_store(self.settings.db or None),
+                                                 **self.server_options)
                     base_url, key = self.server.start(), "embedded"
                     log.info("embedded server at %s (engine %s)", base_url, self.engine.name)
                 else:

@@ -1,97 +1,38 @@
-"""The Assistants API v2: assistants, threads, messages, runs and run steps."""
+"""The Assistants API v2: assistants, threads, messages, runs, run steps and tool outputs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from openai.types.beta import Assistant, AssistantDeleted, Thread, ThreadDeleted
 from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.run import TruncationStrategy
 from openai.types.beta.threads.runs import RunStep
-from pydantic import BaseModel, Field
 
-from .api_common import ABORT, Body, ThreadToLoop, content_text, page, sse, sse_response
-from .engines import HTTPFault
-from .errors import bad_request, from_fault, must_exist, not_found
+from .base import API, ListOrder, page
+from .engines import Engine
+from .errors import bad_request
+from .models import (
+    AssistantIn,
+    MessageIn,
+    RunIn,
+    RunOptions,
+    ThreadAndRunIn,
+    ThreadIn,
+    ThreadUpdate,
+    ToolOutputsIn,
+    sdk_tools,
+)
 from .runs import ACTIVE, RunExecutor, message_text, text_block
+from .sse import sse_response
 from .store import Store, new_id, now
 
-Metadata = dict[str, str]
-ListOrder = Literal["asc", "desc"]
 
-
-class MessageIn(Body):
-    role: Literal["user", "assistant"]
-    content: str | list[dict[str, Any]]
-    attachments: list[Any] | None = None
-    metadata: Metadata | None = None
-
-    def text(self) -> str:
-        return content_text(self.content, "content", ("text",))
-
-
-class AssistantIn(Body):
-    model: str | None = None
-    name: str | None = None
-    description: str | None = None
-    instructions: str | None = None
-    metadata: Metadata | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_resources: Any = None
-    response_format: Any = None
-    reasoning_effort: Any = None
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-
-
-class ThreadIn(Body):
-    messages: list[MessageIn] = []
-    metadata: Metadata | None = None
-    tool_resources: Any = None
-
-
-class RunOptions(Body):
-    assistant_id: str
-    model: str | None = None
-    instructions: str | None = None
-    metadata: Metadata | None = None
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    max_prompt_tokens: int | None = Field(None, ge=1)
-    stream: bool | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: Any = None
-    parallel_tool_calls: bool | None = None
-    response_format: Any = None
-    truncation_strategy: Any = None
-
-
-class RunIn(RunOptions):
-    additional_instructions: str | None = None
-    additional_messages: list[MessageIn] | None = None
-    reasoning_effort: Any = None
-
-
-class ThreadAndRunIn(RunOptions):
-    thread: ThreadIn | None = None
-    tool_resources: Any = None
-
-
-class ThreadUpdate(Body):
-    metadata: Metadata | None = None
-    tool_resources: Any = None
-
-
-class AssistantsAPI:
-    """Routes bound to one server's store, engine and run executor (no globals)."""
-
-    def __init__(self, store: Store, executor: RunExecutor, default_model: str) -> None:
-        self.store, self.executor, self.default_model = store, executor, default_model
-        self.router = APIRouter(prefix="/v1")
+class AssistantsAPI(API):
+    def __init__(self, store: Store, engine: Engine, executor: RunExecutor) -> None:
+        super().__init__(store, engine)
+        self.executor = executor
         r = self.router
         r.post("/assistants")(self.create_assistant)
         r.get("/assistants")(self.list_assistants)
@@ -110,26 +51,19 @@ class AssistantsAPI:
         r.get("/threads/{thread_id}/runs")(self.list_runs)
         r.get("/threads/{thread_id}/runs/{run_id}")(self.get_run)
         r.post("/threads/{thread_id}/runs/{run_id}/cancel")(self.cancel_run)
+        r.post("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs")(self.submit_tool_outputs)
         r.get("/threads/{thread_id}/runs/{run_id}/steps")(self.list_steps)
 
     # ------------------------------------------------------------------ lookups
 
-    def _assistant(self, assistant_id: str) -> Assistant:
-        return must_exist(self.store.get("assistant", assistant_id, Assistant), "assistant", assistant_id)
-
-    def _thread(self, thread_id: str) -> Thread:
-        return must_exist(self.store.get("thread", thread_id, Thread), "thread", thread_id)
-
     def _run(self, thread_id: str, run_id: str) -> Run:
-        self._thread(thread_id)
-        found = self.store.get("run", run_id, Run)
-        if found is None or found.thread_id != thread_id:
-            raise not_found("run", run_id)
-        return found
+        self.find("thread", thread_id, Thread)
+        return self.executor.refresh(self.find("run", run_id, Run, thread_id=thread_id))
 
     def active_run(self, thread_id: str) -> Run | None:
         # A run starts only when none is active, so only a thread's newest run can be.
         run = self.store.latest("run", thread_id, Run)
+        run = self.executor.refresh(run) if run is not None else None
         return run if run is not None and run.status in ACTIVE else None
 
     def _add_message(self, thread_id: str, body: MessageIn) -> Message:
@@ -145,8 +79,8 @@ class AssistantsAPI:
             raise bad_request("Missing required parameter: 'model'.", "model", "missing_required_parameter")
         asst = Assistant(id=new_id("asst"), object="assistant", created_at=now(), model=body.model,
                          name=body.name, description=body.description, instructions=body.instructions,
-                         metadata=body.metadata or {}, tools=[], temperature=body.temperature,
-                         top_p=body.top_p, response_format="auto")
+                         metadata=body.metadata or {}, tools=sdk_tools(body.tools) or [],
+                         temperature=body.temperature, top_p=body.top_p, response_format="auto")
         return self.store.put("assistant", asst)
 
     def list_assistants(self, limit: int = 20, order: ListOrder = "desc", after: str | None = None,
@@ -155,16 +89,17 @@ class AssistantsAPI:
                     after=after, before=before)
 
     def get_assistant(self, assistant_id: str) -> Assistant:
-        return self._assistant(assistant_id)
+        return self.find("assistant", assistant_id, Assistant)
 
     def update_assistant(self, assistant_id: str, body: AssistantIn) -> Assistant:
-        asst = self._assistant(assistant_id)
-        changes = body.model_dump(exclude_unset=True, exclude={"tools", "tool_resources", "response_format",
-                                                               "reasoning_effort"})
+        asst = self.find("assistant", assistant_id, Assistant)
+        changes = body.model_dump(exclude_unset=True, exclude={"tools", "response_format"})
+        if body.tools is not None:
+            changes["tools"] = sdk_tools(body.tools)
         return self.store.put("assistant", asst.model_copy(update=changes))
 
     def delete_assistant(self, assistant_id: str) -> AssistantDeleted:
-        self._assistant(assistant_id)
+        self.find("assistant", assistant_id, Assistant)
         self.store.delete("assistant", assistant_id)
         return AssistantDeleted(id=assistant_id, object="assistant.deleted", deleted=True)
 
@@ -181,21 +116,21 @@ class AssistantsAPI:
         return self._new_thread(body or ThreadIn())
 
     def get_thread(self, thread_id: str) -> Thread:
-        return self._thread(thread_id)
+        return self.find("thread", thread_id, Thread)
 
     def update_thread(self, thread_id: str, body: ThreadUpdate) -> Thread:
-        thread = self._thread(thread_id)
+        thread = self.find("thread", thread_id, Thread)
         return self.store.put("thread", thread.model_copy(update={"metadata": body.metadata or thread.metadata}))
 
     def delete_thread(self, thread_id: str) -> ThreadDeleted:
-        self._thread(thread_id)
+        self.find("thread", thread_id, Thread)
         for msg in self.store.children("message", thread_id, Message):
             self.store.delete("message", msg.id)
         self.store.delete("thread", thread_id)
         return ThreadDeleted(id=thread_id, object="thread.deleted", deleted=True)
 
     def create_message(self, thread_id: str, body: MessageIn) -> Message:
-        self._thread(thread_id)
+        self.find("thread", thread_id, Thread)
         if (run := self.active_run(thread_id)) is not None:
             raise bad_request(f"Can't add messages to {thread_id} while a run {run.id} is active.")
         return self._add_message(thread_id, body)
@@ -203,85 +138,62 @@ class AssistantsAPI:
     def list_messages(self, thread_id: str, limit: int = 20, order: ListOrder = "desc",
                       after: str | None = None, before: str | None = None,
                       run_id: str | None = None) -> dict[str, Any]:
-        self._thread(thread_id)
+        self.find("thread", thread_id, Thread)
         msgs = self.store.children("message", thread_id, Message)
         if run_id is not None:
             msgs = [m for m in msgs if m.run_id == run_id]
         return page(msgs, limit=limit, order=order, after=after, before=before)
 
     def get_message(self, thread_id: str, message_id: str) -> Message:
-        self._thread(thread_id)
-        msg = self.store.get("message", message_id, Message)
-        if msg is None or msg.thread_id != thread_id:
-            raise not_found("message", message_id)
-        return msg
+        self.find("thread", thread_id, Thread)
+        return self.find("message", message_id, Message, thread_id=thread_id)
 
     # ------------------------------------------------------------------ runs
 
-    def _start(self, thread: Thread, body: RunOptions, request: Request,
-               extra_instructions: str | None = None) -> Run | StreamingResponse:
-        asst = self._assistant(body.assistant_id)
+    def _start(self, thread: Thread, body: RunOptions, extra_instructions: str | None = None) -> Run | StreamingResponse:
+        asst = self.find("assistant", body.assistant_id, Assistant)
+        last = self.store.latest("message", thread.id, Message)  # the question that starts the run
+        self.engine.preflight([{"role": last.role, "content": message_text(last)}] if last else [])
         instructions = body.instructions if body.instructions is not None else (asst.instructions or "")
         if extra_instructions:
             instructions = f"{instructions}\n\n{extra_instructions}" if instructions else extra_instructions
-        created = now()
+        created, expires = self.executor.new_run_times()
+        tools = sdk_tools(body.tools)
         run = Run(id=new_id("run"), object="thread.run", created_at=created, thread_id=thread.id,
                   assistant_id=asst.id, status="queued", instructions=instructions,
-                  model=body.model or asst.model, tools=[], metadata=body.metadata or {},
+                  model=body.model or asst.model, tools=asst.tools if tools is None else tools,
+                  metadata=body.metadata or {},
                   temperature=body.temperature if body.temperature is not None else asst.temperature,
                   top_p=body.top_p if body.top_p is not None else asst.top_p,
                   max_completion_tokens=body.max_completion_tokens, max_prompt_tokens=body.max_prompt_tokens,
-                  expires_at=created + 600, parallel_tool_calls=True, tool_choice="auto",
+                  expires_at=expires, parallel_tool_calls=True, tool_choice=body.tool_choice or "auto",
                   response_format="auto", truncation_strategy=TruncationStrategy(type="auto", last_messages=None))
         self.store.put("run", run, parent=thread.id)
         if not body.stream:
             self.executor.start(run)
             return run
-        return self._stream(run)
+        return sse_response(lambda channel: self.executor.start(run, channel).cancel.set)
 
-    def _stream(self, run: Run) -> StreamingResponse:
-        def start(channel: ThreadToLoop) -> Callable[[], None]:
-            def sink(event: str, obj: BaseModel | str | None) -> None:
-                if obj is not None:
-                    channel.put(sse(event, obj))
-                elif event == "abort":  # injected fault: drop the connection
-                    channel.put(ABORT)
-                else:  # the run is over
-                    channel.put(sse("done", "[DONE]"))
-                    channel.put(None)
-
-            return self.executor.start(run, sink).cancel.set
-
-        return sse_response(start)
-
-    def create_run(self, thread_id: str, body: RunIn, request: Request) -> Any:
-        thread = self._thread(thread_id)
-        self._assistant(body.assistant_id)
+    def create_run(self, thread_id: str, body: RunIn) -> Any:
+        thread = self.find("thread", thread_id, Thread)
+        self.find("assistant", body.assistant_id, Assistant)
+        sdk_tools(body.tools)  # refuse what is not offered before anything is written
         if (active := self.active_run(thread_id)) is not None:
             raise bad_request(f"Thread {thread_id} already has an active run {active.id}.")
         for msg in body.additional_messages or []:
             self._add_message(thread_id, msg)
-        self._preflight(thread_id)
-        return self._start(thread, body, request, body.additional_instructions)
+        return self._start(thread, body, body.additional_instructions)
 
-    def _preflight(self, thread_id: str) -> None:
-        try:
-            last = self.store.latest("message", thread_id, Message)  # the question that starts the run
-            self.executor.engine.preflight([{"role": last.role, "content": message_text(last)}] if last else [])
-        except HTTPFault as fault:
-            raise from_fault(fault) from None
-
-    def create_thread_and_run(self, body: ThreadAndRunIn, request: Request) -> Any:
-        self._assistant(body.assistant_id)
-        thread = self._new_thread(body.thread or ThreadIn())
-        self._preflight(thread.id)
-        return self._start(thread, body, request)
+    def create_thread_and_run(self, body: ThreadAndRunIn) -> Any:
+        self.find("assistant", body.assistant_id, Assistant)
+        sdk_tools(body.tools)
+        return self._start(self._new_thread(body.thread or ThreadIn()), body)
 
     def list_runs(self, thread_id: str, limit: int = 20, order: ListOrder = "desc",
                   after: str | None = None, before: str | None = None) -> dict[str, Any]:
-        self._thread(thread_id)
-        return page(self.store.children("run", thread_id, Run), limit=limit, order=order, after=after,
-                    before=before)
+        self.find("thread", thread_id, Thread)
+        runs = [self.executor.refresh(run) for run in self.store.children("run", thread_id, Run)]
+        return page(runs, limit=limit, order=order, after=after, before=before)
 
     def get_run(self, thread_id: str, run_id: str) -> Run:
         return self._run(thread_id, run_id)
@@ -294,6 +206,19 @@ class AssistantsAPI:
         run = self._run(thread_id, run_id)
         return run if run.status not in ACTIVE else run.model_copy(update={"status": "cancelling"})
 
+    def submit_tool_outputs(self, thread_id: str, run_id: str, body: ToolOutputsIn) -> Any:
+        run = self._run(thread_id, run_id)
+        if run.status != "requires_action" or run.required_action is None:
+            raise bad_request(f'Runs in status "{run.status}" do not accept tool outputs.')
+        expected = sorted(call.id for call in run.required_action.submit_tool_outputs.tool_calls)
+        outputs = {out.tool_call_id: out.output for out in body.tool_outputs}
+        if sorted(outputs) != expected:
+            raise bad_request(f"Expected tool outputs for call_ids {expected}, got {sorted(outputs)}",
+                              "tool_outputs", "invalid_value")
+        if not body.stream:
+            return self.executor.resume(run, outputs).run
+        return sse_response(lambda channel: self.executor.resume(run, outputs, channel).cancel.set)
+
     def list_steps(self, thread_id: str, run_id: str, limit: int = 20, order: ListOrder = "desc",
                    after: str | None = None, before: str | None = None) -> dict[str, Any]:
         self._run(thread_id, run_id)
@@ -304,4 +229,3 @@ class AssistantsAPI:
 def model_list(model_ids: list[str]) -> dict[str, Any]:
     return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "agora"}
                                        for m in model_ids]}
-

@@ -9,7 +9,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .engines import HTTPFault
 
 
 class OpenAIError(Exception):
@@ -43,19 +42,19 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
     return OpenAIError(400, message, param=param, code=code)
 
 
-def from_fault(fault: HTTPFault) -> OpenAIError:
-    """An injected HTTP fault, worded as OpenAI words that status."""
-    if fault.status == 429:
-        wait = fault.retry_after or 1.0
+def refusal(status: int, retry_after: float | None = None) -> OpenAIError:
+    """A request refused with ``status``, worded as OpenAI words it (for engines that refuse)."""
+    if status == 429:
+        wait = retry_after or 1.0
         return OpenAIError(429, "Rate limit reached for requests. Please try again shortly.", type="requests",
                            code="rate_limit_exceeded",
                            headers={"retry-after-ms": str(int(wait * 1000)), "retry-after": str(max(1, round(wait)))})
-    if fault.status == 401:
+    if status == 401:
         return OpenAIError(401, "Incorrect API key provided.", code="invalid_api_key")
-    if fault.status >= 500:
-        return OpenAIError(fault.status, "The server had an error while processing your request. Sorry about that!",
+    if status >= 500:
+        return OpenAIError(status, "The server had an error while processing your request. Sorry about that!",
                            type="server_error")
-    return OpenAIError(fault.status, f"Injected error {fault.status}.")
+    return OpenAIError(status, f"The request was refused ({status}).")
 
 
 def _validation_error(exc: RequestValidationError) -> OpenAIError:

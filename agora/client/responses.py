@@ -1,0 +1,70 @@
+"""The Responses flow (the Assistants API's successor): history in a server-side Conversation,
+else chained with ``previous_response_id``, else sent along as input items."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+
+from ..personas import Persona
+from .conversation import Conversation
+from .endings import ReplyEnded
+from .flow import Flow, given
+
+log = logging.getLogger(__name__)
+
+
+class ResponsesFlow(Flow):
+    name = "responses"
+
+    def _begin(self, client: openai.OpenAI, conv: Conversation, persona: Persona) -> None:
+        if conv.responses_mode == "conversation" and conv.conversation_id is None:
+            try:
+                conv.conversation_id = client.conversations.create(metadata={"agora_persona": persona.id}).id
+            except (openai.NotFoundError, openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                log.info("no Conversations on this server (%s); chaining responses instead", exc.status_code)
+                conv.responses_mode = "chain"
+
+    def _request(self, conv: Conversation, persona: Persona, message: str) -> dict[str, Any]:
+        request = given(model=self.backend.model_for(persona), instructions=persona.instructions,
+                        temperature=persona.temperature, max_output_tokens=self.backend.settings.max_output_tokens)
+        request["input"] = message
+        if conv.responses_mode == "conversation":
+            request["conversation"] = conv.conversation_id
+        elif conv.responses_mode == "chain" and conv.previous_response_id:
+            request["previous_response_id"] = conv.previous_response_id
+        elif conv.responses_mode == "history":
+            request["input"] = [*conv.history(), {"role": "user", "content": message}]
+        return request
+
+    def stream(self, conv: Conversation, persona: Persona, message: str) -> Iterator[str]:
+        client = self.backend.client()
+        self._begin(client, conv, persona)
+        request = self._request(conv, persona, message)
+        try:
+            yield from self._stream(client, conv, request)
+        except (openai.NotFoundError, openai.BadRequestError) as exc:
+            if "previous_response_id" not in request:
+                raise
+            log.info("server cannot chain responses (%s); sending the history instead", exc.status_code)
+            conv.responses_mode = "history"
+            yield from self._stream(client, conv, self._request(conv, persona, message))
+
+    @staticmethod
+    def _stream(client: openai.OpenAI, conv: Conversation, request: dict[str, Any]) -> Iterator[str]:
+        with client.responses.stream(**request) as stream:
+            for event in stream:
+                if event.type == "response.created":
+                    conv.previous_response_id = event.response.id
+                elif event.type == "response.output_text.delta":
+                    yield event.delta
+                elif event.type == "response.failed":
+                    error = event.response.error
+                    raise ReplyEnded("failed", error.message if error else "unknown error")
+                elif event.type == "response.incomplete":
+                    raise ReplyEnded("cut")
+                elif event.type == "error":
+                    raise ReplyEnded("error", event.message)

@@ -1,0 +1,117 @@
+"""The app's settings: environment variables and an optional ``.env`` file, as one typed model.
+
+Each setting names its variable, says what it is for and where its bounds are; a wrong value
+stops the app with one line naming the variable.  Secrets are not kept here: the API key is read
+from the environment only when a client is built (:func:`api_key`), and the password only at
+launch, so neither sits in an object the page could render or log.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Api = Literal["assistants", "responses", "chat"]
+
+
+class SettingsError(ValueError):
+    """A bad setting, as one line naming the variable."""
+
+
+def api_key() -> str | None:
+    """The OpenAI key, read at the moment a client is built."""
+    return os.environ.get("OPENAI_API_KEY") or None
+
+
+def setting(default: Any, variable: str, description: str, **bounds: Any) -> Any:
+    return Field(default, validation_alias=AliasChoices(variable), description=description, **bounds)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore", frozen=True,
+                                      case_sensitive=True, str_strip_whitespace=True)
+
+    base_url: str | None = setting(None, "OPENAI_BASE_URL", "An OpenAI-compatible server (http://host:port/v1).")
+    has_api_key: bool = setting(False, "OPENAI_API_KEY", "Whether a key is set (the key itself is not kept).")
+    api: Literal["auto", "assistants", "responses", "chat"] = setting(
+        "auto", "AGORA_API", "Which API to speak; auto: Assistants embedded, Responses on OpenAI, else Chat.")
+    model: str | None = setting(None, "AGORA_MODEL", "Model name on the backend; a persona's own model wins.")
+    personas: Path | None = setting(None, "AGORA_PERSONAS", "Another persona file.")
+    engine: Literal["llama", "scripted"] = setting("llama", "AGORA_ENGINE", "The embedded server's engine.")
+    gguf: str | None = setting(None, "AGORA_GGUF", "Another GGUF file for the embedded server.")
+    scripted_delay: float = setting(0.02, "AGORA_SCRIPTED_DELAY", "Scripted engine: seconds between pieces.", ge=0)
+    scripted_first_delay: float = setting(0.0, "AGORA_SCRIPTED_FIRST_DELAY", "Scripted engine: seconds to the "
+                                          "first piece.", ge=0)
+    scripted_pieces: int = setting(12, "AGORA_SCRIPTED_PIECES", "Scripted engine: shortest reply, in pieces.", ge=1)
+    concurrency: int | None = setting(None, "AGORA_CONCURRENCY", "Replies generated at once (default: 1 for the "
+                                      "local model, 64 otherwise).", ge=1)
+    max_input_chars: int = setting(4000, "AGORA_MAX_INPUT_CHARS", "Longest message a student may send.", ge=1)
+    max_output_tokens: int = setting(512, "AGORA_MAX_OUTPUT_TOKENS", "Cap on each reply, in tokens.", ge=1)
+    timeout: float = setting(60.0, "AGORA_TIMEOUT", "Seconds to wait for the backend (also mid-reply).", ge=0.1)
+    rate_per_session: int | None = setting(None, "AGORA_RATE_PER_SESSION", "Messages per minute per browser "
+                                           "session (off by default).", ge=1)
+    rate_per_ip: int | None = setting(None, "AGORA_RATE_PER_IP", "Messages per minute per client IP (off by "
+                                      "default).", ge=1)
+    password: bool = setting(False, "AGORA_PASSWORD", "Whether a login is asked for (read at launch, never kept).")
+    max_updates_per_s: float = setting(400.0, "AGORA_MAX_UPDATES_PER_S", "Page updates per second, all replies "
+                                       "together.", ge=1)
+    db: str = setting("data/agora.db", "AGORA_DB", "The embedded server's SQLite file (':memory:' for none).")
+
+    @field_validator("has_api_key", "password", mode="before")
+    @classmethod
+    def _present(cls, value: Any) -> bool:
+        """Only whether a secret is set is kept, never the secret."""
+        return bool(value) and value is not False
+
+    @field_validator("api", "engine", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("personas")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("no such file")
+        return value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """From ``env`` alone, or (None) from the process environment and ``.env``."""
+        try:
+            if env is None:
+                return cls()
+            return cls.model_validate({k: v.strip() for k, v in env.items() if v.strip()})
+        except ValidationError as exc:
+            raise SettingsError(one_line(exc, env)) from None
+
+    @property
+    def embedded(self) -> bool:
+        """No key and no base URL: answer from the embedded server."""
+        return self.base_url is None and not self.has_api_key
+
+    @property
+    def resolved_api(self) -> Api:
+        """``auto``: Responses on OpenAI itself, Assistants on the embedded server, Chat elsewhere."""
+        if self.api != "auto":
+            return self.api
+        if self.embedded:
+            return "assistants"
+        return "responses" if self.base_url is None else "chat"
+
+    def describe(self) -> dict[str, object]:
+        """Every setting, safe to log (secrets only as set / not set)."""
+        return self.model_dump()
+
+
+def one_line(exc: ValidationError, env: Mapping[str, str] | None) -> str:
+    """``AGORA_API='soap': Input should be 'auto', 'assistants', 'responses' or 'chat'``."""
+    err = exc.errors()[0]
+    name = str(err["loc"][0]) if err["loc"] else "setting"
+    raw = (env if env is not None else os.environ).get(name, err.get("input"))
+    return f"{name}={raw!r}: {err['msg'].removeprefix('Value error, ')}"

@@ -1,0 +1,64 @@
+"""What the server asks of an engine: chat messages in, text pieces out, one at a time.
+
+The server forwards each piece the moment it exists.  An engine reports how the generation
+ended on the :class:`Generation` it was given (usage, ``finish_reason``, tool calls), so the
+three APIs read one record.  It may raise :class:`EngineError` (the reply fails with that
+message), or ``ConnectionAbortedError`` (the server drops the client's connection, as a
+network would).  :meth:`Engine.preflight` may refuse a request before anything starts by
+raising the server's own :class:`~agora.server.errors.OpenAIError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+FinishReason = Literal["stop", "length", "cancelled", "tool_calls"]
+
+
+class EngineError(RuntimeError):
+    """The engine failed while generating; the reply fails with this message."""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function the model asked to call (its arguments as JSON text)."""
+
+    id: str
+    name: str
+    arguments: str = "{}"
+
+
+@dataclass
+class Generation:
+    """One generation request, and what the engine reports back about it."""
+
+    messages: list[dict[str, str]]
+    model: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)  # function definitions the model may call
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    # Filled in by the engine while it streams.
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: FinishReason = "stop"
+    tool_calls: list[ToolCall] = field(default_factory=list)
+
+
+class Engine(ABC):
+    """Yields the text pieces of one reply; capabilities are class attributes."""
+
+    name: ClassVar[str]
+    model_id: str
+
+    @abstractmethod
+    def stream(self, gen: Generation) -> Iterator[str]:
+        """Yield reply pieces for ``gen.messages``; update ``gen``'s usage fields."""
+
+    def preflight(self, messages: list[dict[str, str]]) -> None:
+        """Called before a request starts; may refuse it with an ``OpenAIError``."""

@@ -1,0 +1,216 @@
+"""Every request body the server accepts, in one place.
+
+Bodies reject unknown fields, as OpenAI does, naming the field.  Options the server cannot
+honour are refused with OpenAI's 400 wording, never accepted and dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from openai.types.beta import AssistantTool, FunctionTool
+from openai.types.shared import FunctionDefinition
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .errors import bad_request
+
+Metadata = dict[str, str]
+Content = str | list[dict[str, Any]]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def content_text(content: Content | None, where: str, part_types: tuple[str, ...]) -> str:
+    """The text of a message's content: a string, or text parts (other parts are refused, named)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts = []
+    for i, part in enumerate(content):
+        if part.get("type") not in part_types or not isinstance(part.get("text"), str):
+            raise bad_request("Only text content parts are supported by this server.", f"{where}[{i}]")
+        parts.append(part["text"])
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------------- Assistants
+
+
+class FunctionIn(Body):
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class ToolIn(Body):
+    """An Assistants tool.  Function tools round-trip; the hosted tools are refused by name."""
+
+    type: str
+    function: FunctionIn | None = None
+
+    def to_sdk(self, where: str) -> AssistantTool:
+        if self.type != "function":
+            raise bad_request(f"Invalid value: '{self.type}'. Supported values are: 'function'.",
+                              f"{where}.type", "invalid_value")
+        if self.function is None:
+            raise bad_request(f"Missing required parameter: '{where}.function'.", f"{where}.function",
+                              "missing_required_parameter")
+        return FunctionTool(type="function", function=FunctionDefinition(
+            **self.function.model_dump(exclude_none=True)))
+
+
+def sdk_tools(tools: list[ToolIn] | None) -> list[AssistantTool] | None:
+    """The tools as the SDK's types (``None`` if none were given), refusing what is not offered."""
+    return None if tools is None else [tool.to_sdk(f"tools[{i}]") for i, tool in enumerate(tools)]
+
+
+class MessageIn(Body):
+    role: Literal["user", "assistant"]
+    content: Content
+    attachments: list[Any] | None = None
+    metadata: Metadata | None = None
+
+    def text(self) -> str:
+        return content_text(self.content, "content", ("text",))
+
+
+class AssistantIn(Body):
+    model: str | None = None
+    name: str | None = None
+    description: str | None = None
+    instructions: str | None = None
+    metadata: Metadata | None = None
+    tools: list[ToolIn] | None = None
+    response_format: Literal["auto"] | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+
+
+class ThreadIn(Body):
+    messages: list[MessageIn] = []
+    metadata: Metadata | None = None
+
+
+class RunOptions(Body):
+    assistant_id: str
+    model: str | None = None
+    instructions: str | None = None
+    metadata: Metadata | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    max_prompt_tokens: int | None = Field(None, ge=1)
+    stream: bool | None = None
+    tools: list[ToolIn] | None = None
+    tool_choice: Literal["auto", "none"] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: Literal["auto"] | None = None
+    truncation_strategy: dict[str, Any] | None = None
+
+
+class RunIn(RunOptions):
+    additional_instructions: str | None = None
+    additional_messages: list[MessageIn] | None = None
+
+
+class ThreadAndRunIn(RunOptions):
+    thread: ThreadIn | None = None
+
+
+class ThreadUpdate(Body):
+    metadata: Metadata | None = None
+
+
+class ToolOutputIn(Body):
+    tool_call_id: str
+    output: str
+
+
+class ToolOutputsIn(Body):
+    tool_outputs: list[ToolOutputIn]
+    stream: bool | None = None
+
+
+# ---------------------------------------------------------------------------------- Responses
+
+
+class ConversationIn(Body):
+    items: list[dict[str, Any]] | None = None
+    metadata: Metadata | None = None
+
+
+class ItemsIn(Body):
+    items: list[dict[str, Any]]
+
+
+class ResponseIn(Body):
+    model: str | None = None
+    input: str | list[dict[str, Any]] = ""
+    instructions: str | None = None
+    conversation: str | dict[str, str] | None = None
+    previous_response_id: str | None = None
+    store: bool | None = True
+    stream: bool | None = None
+    max_output_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    metadata: Metadata | None = None
+    background: bool | None = None
+    include: list[str] | None = None
+    parallel_tool_calls: bool | None = None
+    prompt_cache_key: str | None = None
+    reasoning: Any = None
+    safety_identifier: str | None = None
+    service_tier: str | None = None
+    stream_options: Any = None
+    text: Any = None
+    tool_choice: Any = None
+    tools: list[Any] | None = None
+    top_logprobs: int | None = None
+    truncation: str | None = None
+    user: str | None = None
+
+    @field_validator("tools")
+    @classmethod
+    def _no_tools(cls, tools: list[Any] | None) -> list[Any] | None:
+        if tools:
+            raise ValueError("tools are not supported by this server's Responses API")
+        return tools
+
+
+# ---------------------------------------------------------------------------------- Chat Completions
+
+
+class ChatMessageIn(Body):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: Content | None = None
+    name: str | None = None
+
+    def text(self, where: str) -> str:
+        return content_text(self.content, f"{where}.content", ("text",))
+
+
+class StreamOptions(Body):
+    include_usage: bool | None = None
+    include_obfuscation: bool | None = None
+
+
+class ChatIn(Body):
+    model: str
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    stream: bool | None = None
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    n: int | None = Field(None, ge=1, le=1)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    user: str | None = None
+    metadata: Metadata | None = None
+    store: bool | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None

@@ -1,0 +1,357 @@
+"""Executes Assistants runs: engine pieces in, OpenAI's run events out.
+
+Each run works in a thread of its own.  It writes every state change to the store and hands
+each event to an optional listener (the streaming response), so a streamed run and a polled
+run are the same code path.  A run that asks for a tool waits in ``requires_action`` until
+its outputs are submitted, then goes on in a new thread; a run past ``expires_at`` expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from openai.types.beta import FunctionTool
+from openai.types.beta.threads import Message, MessageContent, Run, Text, TextContentBlock
+from openai.types.beta.threads.message import IncompleteDetails as MessageIncomplete
+from openai.types.beta.threads.required_action_function_tool_call import Function, RequiredActionFunctionToolCall
+from openai.types.beta.threads.run import IncompleteDetails as RunIncomplete
+from openai.types.beta.threads.run import LastError, RequiredAction, RequiredActionSubmitToolOutputs, Usage
+from openai.types.beta.threads.runs import FunctionToolCall, MessageCreationStepDetails, RunStep, ToolCallsStepDetails
+from openai.types.beta.threads.runs.function_tool_call import Function as StepFunction
+from openai.types.beta.threads.runs.message_creation_step_details import MessageCreation
+from openai.types.beta.threads.runs.run_step import LastError as StepError
+from openai.types.beta.threads.runs.run_step import Usage as StepUsage
+from pydantic import BaseModel
+
+from .engines import Engine, Generation, ToolCall
+from .sse import message_delta
+from .store import Store, new_id, now
+
+log = logging.getLogger(__name__)
+
+ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
+LIFETIME = 600.0  # seconds from creation to expires_at, as OpenAI's runs had
+
+
+class RunListener(Protocol):
+    """Where a run's events go as they happen (a streaming response's channel)."""
+
+    def event(self, name: str | None, data: BaseModel | str) -> None: ...
+    def abort(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class Deadline(threading.Event):
+    """A cancel flag that also counts as set once the run's deadline (monotonic) has passed.
+
+    Engines already stop when their generation's flag is set, so expiry needs no code of theirs.
+    """
+
+    def __init__(self, at: float) -> None:
+        super().__init__()
+        self.at = at
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.at
+
+    @property
+    def requested(self) -> bool:
+        return super().is_set()
+
+    def is_set(self) -> bool:
+        return self.requested or self.expired
+
+    def wait(self, timeout: float | None = None) -> bool:
+        remaining = max(0.0, self.at - time.monotonic())
+        return super().wait(remaining if timeout is None else min(timeout, remaining)) or self.expired
+
+
+@dataclass
+class RunHandle:
+    run: Run  # as it was when the handle was made
+    listener: RunListener | None
+    cancel: Deadline
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def emit(self, name: str, obj: BaseModel | str) -> None:
+        if self.listener is not None:
+            self.listener.event(name, obj)
+
+
+def message_text(message: Message) -> str:
+    return "".join(block.text.value for block in message.content if isinstance(block, TextContentBlock))
+
+
+def text_block(value: str) -> list[MessageContent]:
+    return [TextContentBlock(type="text", text=Text(value=value, annotations=[]))]
+
+
+def usage_of(gen: Generation) -> tuple[int, int, int]:
+    return gen.prompt_tokens, gen.completion_tokens, gen.prompt_tokens + gen.completion_tokens
+
+
+class RunExecutor:
+    """Starts, resumes, tracks, cancels and expires the runs of one server."""
+
+    def __init__(self, store: Store, engine: Engine, lifetime: float = LIFETIME) -> None:
+        self.store, self.engine, self.lifetime = store, engine, lifetime
+        self._handles: dict[str, RunHandle] = {}
+        self._deadlines: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def new_run_times(self) -> tuple[int, int]:
+        """``created_at`` and ``expires_at`` for a run created now."""
+        created = now()
+        return created, created + math.ceil(self.lifetime)
+
+    def start(self, run: Run, listener: RunListener | None = None) -> RunHandle:
+        with self._lock:
+            self._deadlines[run.id] = time.monotonic() + self.lifetime
+        return self._spawn(run, listener, None)
+
+    def resume(self, run: Run, outputs: dict[str, str], listener: RunListener | None = None) -> RunHandle:
+        """Go on with a run that required action: its tool outputs complete the waiting step."""
+        step = self._take_outputs(run, outputs)
+        run = self._save(run.model_copy(update={"status": "queued", "required_action": None}))
+        return self._spawn(run, listener, step)
+
+    def _spawn(self, run: Run, listener: RunListener | None, resumed: RunStep | None) -> RunHandle:
+        with self._lock:
+            at = self._deadlines.get(run.id, time.monotonic() + (run.expires_at or 0) - time.time())
+            handle = self._handles[run.id] = RunHandle(run, listener, Deadline(at))
+        threading.Thread(target=self._execute, args=(handle, run, resumed), name=f"run-{run.id}",
+                         daemon=True).start()
+        return handle
+
+    def cancel(self, run: Run, wait: float = 2.0) -> None:
+        """Ask a run to stop; wait briefly so the thread is free when we return."""
+        with self._lock:
+            handle = self._handles.get(run.id)
+        if handle is not None:
+            handle.cancel.set()
+            handle.done.wait(wait)
+        elif run.status == "requires_action":  # nothing is working on it: cancel at once
+            self._save(run.model_copy(update={"status": "cancelled", "cancelled_at": now(), "required_action": None}))
+
+    def refresh(self, run: Run) -> Run:
+        """The run as it stands now: one that waited for tool outputs past ``expires_at`` has expired."""
+        if run.status == "requires_action" and run.expires_at is not None and time.time() >= run.expires_at:
+            run = self._save(run.model_copy(update={"status": "expired", "required_action": None}))
+        return run
+
+    def busy(self) -> int:
+        with self._lock:
+            return len(self._handles)
+
+    # ------------------------------------------------------------------ the run itself
+
+    def _save(self, run: Run) -> Run:
+        return self.store.put("run", run, parent=run.thread_id)
+
+    def _save_step(self, step: RunStep, **changes: object) -> RunStep:
+        return self.store.put("step", step.model_copy(update=changes), parent=step.run_id)
+
+    def _execute(self, handle: RunHandle, run: Run, resumed: RunStep | None) -> None:
+        try:
+            if resumed is None:
+                handle.emit("thread.run.created", run)
+            handle.emit("thread.run.queued", run)
+            if resumed is not None:
+                handle.emit("thread.run.step.completed", resumed)
+            if handle.cancel.is_set():
+                return self._finish_cancelled(handle, run, None, None, "")
+            run = self._save(run.model_copy(update={"status": "in_progress", "started_at": now(),
+                                                    "required_action": None}))
+            handle.emit("thread.run.in_progress", run)
+            self._generate(handle, run)
+        except Exception:  # never leave a run active because of a bug here
+            log.exception("run %s crashed", run.id)
+            run = self._save(run.model_copy(update={"status": "failed", "failed_at": now(), "last_error": LastError(
+                code="server_error", message="internal error")}))
+            handle.emit("thread.run.failed", run)
+        finally:
+            self._close(handle)
+
+    def _close(self, handle: RunHandle) -> None:
+        if handle.listener is not None:
+            handle.listener.event("done", "[DONE]")
+            handle.listener.close()
+        with self._lock:
+            self._handles.pop(handle.run.id, None)
+            run = self.store.get("run", handle.run.id, Run)
+            if run is None or run.status not in ACTIVE:
+                self._deadlines.pop(handle.run.id, None)
+        handle.done.set()
+
+    def _prompt(self, run: Run) -> list[dict[str, str]]:
+        """Instructions, the thread's messages, then the outputs of tools this run called."""
+        system = [{"role": "system", "content": run.instructions}] if run.instructions else []
+        messages = [{"role": m.role, "content": text} for m in self.store.children("message", run.thread_id, Message)
+                    if (text := message_text(m))]
+        tools = [{"role": "tool", "content": f"{call.function.name}: {call.function.output}"}
+                 for step in self.store.children("step", run.id, RunStep)
+                 if isinstance(step.step_details, ToolCallsStepDetails)
+                 for call in step.step_details.tool_calls if isinstance(call, FunctionToolCall)]
+        return system + messages + tools
+
+    def _generate(self, handle: RunHandle, run: Run) -> None:
+        gen = Generation(messages=self._prompt(run), model=run.model, temperature=run.temperature, top_p=run.top_p,
+                         max_tokens=run.max_completion_tokens, cancelled=handle.cancel,
+                         tools=[t.model_dump(exclude_none=True) for t in run.tools if isinstance(t, FunctionTool)])
+        step, message = self._open_message(handle, run)
+        text = ""
+        try:
+            for piece in self.engine.stream(gen):
+                text += piece
+                handle.emit("thread.message.delta", message_delta(message.id, piece))
+        except ConnectionAbortedError:  # the engine dropped the client: the run fails, as on a real network drop
+            if handle.listener is not None:
+                handle.listener.abort()
+            return self._finish_failed(handle, run, step, message, text, gen, "connection dropped")
+        except Exception as exc:  # the engine failed: the run fails, the partial text is kept
+            log.warning("run %s failed: %s", run.id, exc)
+            return self._finish_failed(handle, run, step, message, text, gen, str(exc) or type(exc).__name__)
+        if handle.cancel.requested:
+            return self._finish_cancelled(handle, run, step, message, text)
+        if handle.cancel.expired:
+            return self._finish_expired(handle, run, step, message, text)
+        if gen.finish_reason == "tool_calls":
+            return self._require_action(handle, run, step, message, gen.tool_calls)
+        self._finish(handle, run, step, message, text, gen)
+
+    def _open_message(self, handle: RunHandle, run: Run) -> tuple[RunStep, Message]:
+        msg_id = new_id("msg")
+        step = RunStep(id=new_id("step"), object="thread.run.step", assistant_id=run.assistant_id, created_at=now(),
+                       run_id=run.id, thread_id=run.thread_id, status="in_progress", type="message_creation",
+                       step_details=MessageCreationStepDetails(
+                           type="message_creation", message_creation=MessageCreation(message_id=msg_id)))
+        self.store.put("step", step, parent=run.id)
+        handle.emit("thread.run.step.created", step)
+        handle.emit("thread.run.step.in_progress", step)
+        message = Message(id=msg_id, object="thread.message", created_at=now(), thread_id=run.thread_id,
+                          role="assistant", content=[], assistant_id=run.assistant_id, run_id=run.id,
+                          status="in_progress", attachments=[], metadata={})
+        self.store.put("message", message, parent=run.thread_id)
+        handle.emit("thread.message.created", message)
+        handle.emit("thread.message.in_progress", message)
+        return step, message
+
+    def _finish(self, handle: RunHandle, run: Run, step: RunStep, message: Message, text: str,
+                gen: Generation) -> None:
+        """The reply is done: ``incomplete`` if the token limit cut it, else ``completed``."""
+        prompt, completion, total = usage_of(gen)
+        cut = gen.finish_reason == "length"
+        message = self._close_message(message, text, "incomplete" if cut else "completed", "max_tokens")
+        handle.emit("thread.message.incomplete" if cut else "thread.message.completed", message)
+        step = self._save_step(step, status="completed", completed_at=now(), usage=StepUsage(
+            prompt_tokens=prompt, completion_tokens=completion, total_tokens=total))
+        handle.emit("thread.run.step.completed", step)
+        final: dict[str, object] = {"usage": Usage(prompt_tokens=prompt, completion_tokens=completion,
+                                                    total_tokens=total)}
+        if cut:
+            final.update(status="incomplete", incomplete_details=RunIncomplete(reason="max_completion_tokens"))
+        else:
+            final.update(status="completed", completed_at=now())
+        run = self._save(run.model_copy(update=final))
+        handle.emit(f"thread.run.{run.status}", run)
+
+    def _close_message(self, message: Message, text: str, status: str, reason: str) -> Message:
+        update: dict[str, object] = {"status": status, "content": text_block(text) if text else []}
+        if status == "completed":
+            update["completed_at"] = now()
+        else:
+            update.update(incomplete_at=now(), incomplete_details=MessageIncomplete(reason=reason))  # type: ignore[arg-type]
+        return self.store.put("message", message.model_copy(update=update), parent=message.thread_id)
+
+    def _finish_failed(self, handle: RunHandle, run: Run, step: RunStep, message: Message, text: str,
+                       gen: Generation, reason: str) -> None:
+        message = self._close_message(message, text, "incomplete", "run_failed")
+        handle.emit("thread.message.incomplete", message)
+        step = self._save_step(step, status="failed", failed_at=now(),
+                               last_error=StepError(code="server_error", message=reason))
+        handle.emit("thread.run.step.failed", step)
+        prompt, completion, total = usage_of(gen)
+        run = self._save(run.model_copy(update={
+            "status": "failed", "failed_at": now(), "last_error": LastError(code="server_error", message=reason),
+            "usage": Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)}))
+        handle.emit("thread.run.failed", run)
+
+    def _finish_expired(self, handle: RunHandle, run: Run, step: RunStep, message: Message, text: str) -> None:
+        message = self._close_message(message, text, "incomplete", "run_expired")
+        handle.emit("thread.message.incomplete", message)
+        step = self._save_step(step, status="expired", expired_at=now())
+        handle.emit("thread.run.step.expired", step)
+        run = self._save(run.model_copy(update={"status": "expired"}))
+        handle.emit("thread.run.expired", run)
+
+    def _require_action(self, handle: RunHandle, run: Run, step: RunStep, message: Message,
+                        calls: list[ToolCall]) -> None:
+        """The model wants tools: a ``tool_calls`` step, and the run waits for their outputs."""
+        self.store.delete("message", message.id)
+        self.store.delete("step", step.id)
+        step = step.model_copy(update={"id": new_id("step"), "type": "tool_calls", "step_details": ToolCallsStepDetails(
+            type="tool_calls", tool_calls=[FunctionToolCall(id=c.id, type="function", function=StepFunction(
+                name=c.name, arguments=c.arguments, output=None)) for c in calls])})
+        self.store.put("step", step, parent=run.id)
+        handle.emit("thread.run.step.created", step)
+        required = [RequiredActionFunctionToolCall(id=c.id, type="function",
+                                                   function=Function(name=c.name, arguments=c.arguments))
+                    for c in calls]
+        run = self._save(run.model_copy(update={"status": "requires_action", "required_action": RequiredAction(
+            type="submit_tool_outputs", submit_tool_outputs=RequiredActionSubmitToolOutputs(tool_calls=required))}))
+        handle.emit("thread.run.requires_action", run)
+
+    def _take_outputs(self, run: Run, outputs: dict[str, str]) -> RunStep | None:
+        """Record the submitted outputs on the run's waiting ``tool_calls`` step, which completes."""
+        for step in self.store.children("step", run.id, RunStep):
+            if step.status == "in_progress" and isinstance(step.step_details, ToolCallsStepDetails):
+                calls = [call.model_copy(update={"function": call.function.model_copy(
+                    update={"output": outputs.get(call.id)})}) if isinstance(call, FunctionToolCall) else call
+                    for call in step.step_details.tool_calls]
+                return self._save_step(step, status="completed", completed_at=now(),
+                                       step_details=step.step_details.model_copy(update={"tool_calls": calls}))
+        return None
+
+    def _finish_cancelled(self, handle: RunHandle, run: Run, step: RunStep | None, message: Message | None,
+                          text: str) -> None:
+        run = self._save(run.model_copy(update={"status": "cancelling"}))
+        handle.emit("thread.run.cancelling", run)
+        if message is not None:
+            message = self._close_message(message, text, "incomplete", "run_cancelled")
+            handle.emit("thread.message.incomplete", message)
+        if step is not None:
+            step = self._save_step(step, status="cancelled", cancelled_at=now())
+            handle.emit("thread.run.step.cancelled", step)
+        run = self._save(run.model_copy(update={"status": "cancelled", "cancelled_at": now()}))
+        handle.emit("thread.run.cancelled", run)
+
+
+def recover(store: Store) -> int:
+    """On start-up, end the runs a previous process left active: nothing is working on them now."""
+    ended = 0
+    reason = "The server stopped while this run was in progress."
+    for run in store.children("run", None, Run):
+        if run.status not in ACTIVE:
+            continue
+        if run.status == "queued":
+            store.put("run", run.model_copy(update={"status": "expired"}))
+        else:
+            store.put("run", run.model_copy(update={
+                "status": "failed", "failed_at": now(), "last_error": LastError(code="server_error", message=reason)}))
+        for step in store.children("step", run.id, RunStep):
+            if step.status == "in_progress":
+                store.put("step", step.model_copy(update={
+                    "status": "failed", "failed_at": now(), "last_error": StepError(code="server_error", message=reason)}))
+        for msg in store.children("message", run.thread_id, Message):
+            if msg.run_id == run.id and msg.status == "in_progress":
+                store.put("message", msg.model_copy(update={
+                    "status": "incomplete", "incomplete_at": now(),
+                    "incomplete_details": MessageIncomplete(reason="run_failed")}))
+        ended += 1
+    return ended

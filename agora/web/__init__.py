@@ -1,0 +1,1 @@
+"""The Gradio page: what teachers and students see."""

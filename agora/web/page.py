@@ -1,0 +1,267 @@
+"""The Agora page: a ``gr.Blocks`` in the style of Gradio's own ``ChatInterface`` — render methods
+build it, :meth:`AgoraPage._wire` connects every event in one place, and the handlers are methods.
+
+Nothing mutable here is shared between students: what belongs to a browser session lives in its
+:class:`~.session.Session` (``gr.State``); the page holds only the app-wide limiter and pacer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ..client import Backend, make_flow
+from ..client.conversation import Conversation, Ending, Exchange
+from ..client.endings import ending_for
+from ..config import Settings
+from ..personas import CUSTOM_ID, Persona, PersonaError, load_personas, persona_from_card, persona_from_form, to_yaml
+from .guardrails import RateLimiter, clean
+from .pacing import UpdatePacer
+from .session import Session, browser_secret
+from .strings import I18N, language_of, shown, t
+from .transcript import transcript_markdown
+from .view import avatar_file, card, greeting, serve_avatars
+
+Messages = list[dict[str, Any]]
+
+
+def asked(history: Messages) -> int:
+    """How many questions the chat shows (each began an exchange)."""
+    return sum(1 for msg in history if msg.get("role") == "user")
+
+
+def write_file(name: str, text: str) -> str:
+    """A download: ``text`` in a fresh temporary folder, under a friendly name."""
+    path = Path(tempfile.mkdtemp(prefix="agora-")) / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+class AgoraPage(gr.Blocks):
+    """The whole page; raises PersonaError / SettingsError with one clear line."""
+
+    def __init__(self, settings: Settings | None = None, backend: Backend | None = None) -> None:
+        super().__init__(title="Agora — talk with philosophers", fill_height=True)
+        self.settings = settings or Settings.from_env()
+        self.personas = load_personas(self.settings.personas)
+        self.by_id = {p.id: p for p in self.personas}
+        self.backend = backend or Backend(self.settings)
+        self.flow = make_flow(self.backend)
+        self.rate_limiter = RateLimiter(self.settings.rate_per_session, self.settings.rate_per_ip)
+        self.pacer = UpdatePacer(self.settings.max_updates_per_s)
+        self.concurrency = self.settings.concurrency or (1 if self.backend.local_model else 64)
+        self.placeholder = persona_from_form(
+            "Your persona", "Fill in the form below to create your own philosopher.",
+            "Create your own philosopher in the form below, then chat with them here.")
+        serve_avatars()
+        with self:
+            self._render_header(self.personas[0])
+            self._render_chat(self.personas[0])
+            self._render_footer()
+            self._render_custom()
+            self._wire()
+        self.i18n_instance = I18N  # launch(i18n=...) sets it too; a `gradio app.py` reload only swaps the Blocks
+
+    # ------------------------------------------------------------------ rendering
+
+    def _render_header(self, first: Persona) -> None:
+        gr.Markdown("# 🏛️ Agora")
+        gr.Markdown(t("subtitle"))
+        self.badge = gr.Markdown(f"Answering: {self.backend.badge()}", elem_id="agora-badge")
+        self.status = gr.Markdown("", elem_id="agora-status")
+        with gr.Row(elem_id="agora-top", equal_height=False):
+            self.persona_menu = gr.Dropdown(
+                choices=[(p.label, p.id) for p in self.personas] + [(t("custom"), CUSTOM_ID)], value=first.id,
+                label=t("philosopher"), scale=1, min_width=220, elem_id="agora-persona")
+            self.persona_card = gr.HTML(card(first), elem_id="agora-card", min_height=0)
+        self.session = gr.State(Session(Conversation(persona_id=first.id)))
+        self.saved = gr.BrowserState({}, storage_key="agora-conversations", secret=browser_secret(self.settings.db))
+
+    def _render_chat(self, first: Persona) -> None:
+        self.chat = gr.ChatInterface(
+            self.respond,
+            chatbot=gr.Chatbot(value=greeting(first), elem_id="agora-chat", scale=1,  # type: ignore[arg-type]
+                               min_height=320, avatar_images=(None, avatar_file(first))),
+            textbox=gr.Textbox(placeholder=t("ask"), elem_id="agora-input", submit_btn=True, stop_btn=True,
+                               show_label=False),
+            additional_inputs=[self.persona_menu, self.session], api_name="chat", cache_examples=False,
+            concurrency_limit=self.concurrency, fill_height=True)
+        self.examples = gr.Dataset(components=[self.chat.textbox], samples=[[q] for q in first.examples],
+                                   label=t("try"), elem_id="agora-examples")
+
+    def _render_footer(self) -> None:
+        with gr.Row():
+            self.export_btn = gr.Button(t("export"), size="sm", elem_id="agora-export")
+            self.transcript = gr.File(label=t("transcript"), visible=False, height=60, elem_id="agora-transcript")
+
+    def _render_custom(self) -> None:
+        with gr.Accordion(t("create"), open=False, elem_id="agora-custom"):
+            self.custom_name = gr.Textbox(label=t("name"), elem_id="agora-custom-name")
+            self.custom_instructions = gr.Textbox(label=t("instructions"), lines=4,
+                                                  elem_id="agora-custom-instructions")
+            self.custom_greeting = gr.Textbox(label=t("greeting"))
+            self.custom_examples = gr.Textbox(label=t("examples"), lines=3)
+            with gr.Row():
+                self.use_btn = gr.Button(t("use"), variant="primary", elem_id="agora-custom-use")
+                self.yaml_file = gr.File(label=t("yaml"), height=60, visible=False, elem_id="agora-custom-yaml")
+            self.card_upload = gr.File(label=t("card"), file_types=[".json"], type="filepath",
+                                       elem_id="agora-card-import")
+
+    def _wire(self) -> None:
+        """Every event of the page, in one place."""
+        chat, private = self.chat, {"api_visibility": "private"}
+        # The chat and ChatInterface's copy of its history change together, in one event: a question
+        # asked right after switching must not meet the old history.
+        shown_outputs = [chat.chatbot, chat.chatbot_state, self.session, self.persona_card, self.examples]
+        form = [self.custom_name, self.custom_instructions, self.custom_greeting, self.custom_examples]
+        # Clicking an example asks it: fill the box, then press the send button.
+        self.examples.click(lambda sample: sample[0], [self.examples], [chat.textbox], **private).then(
+            None, js="() => setTimeout(() => document.querySelector('#agora-input button.submit-button')?.click(), 50)")
+        self.persona_menu.input(self.switch, [self.persona_menu, self.session], shown_outputs, **private)
+        chat.textbox.stop(self.mark_stopped, [chat.chatbot, self.session], [chat.chatbot, chat.chatbot_state],
+                          queue=False, **private)
+        self.use_btn.click(self.use_custom, [*form, self.session], [*shown_outputs, self.persona_menu, self.yaml_file],
+                           **private)
+        self.card_upload.upload(self.import_card, [self.card_upload], form, **private)
+        self.export_btn.click(self.export, [chat.chatbot, self.persona_menu, self.session], [self.transcript],
+                              **private)
+        chat.chatbot.change(self.remember, [chat.chatbot, self.persona_menu, self.session, self.saved], [self.saved],
+                            trigger_mode="always_last", queue=False, show_progress="hidden", **private)
+        self.load(self.restore, [self.saved, self.session], [*shown_outputs, self.persona_menu], **private)
+        self.load(self.warm_up, None, [self.status], **private)
+
+    # ------------------------------------------------------------------ the chat
+
+    def persona_of(self, persona_id: str, session: Session) -> Persona:
+        if persona_id == CUSTOM_ID:
+            return session.custom or self.placeholder
+        if persona_id not in self.by_id:
+            raise gr.Error(f"Unknown persona '{persona_id}'. Choose one of: {', '.join(self.by_id)}")
+        return self.by_id[persona_id]
+
+    def respond(self, message: str, history: Messages, persona_id: str, session: Session,
+                request: gr.Request) -> Iterator[str]:
+        """ChatInterface's function: the growing reply, then why it ended early, if it did."""
+        persona = self.persona_of(persona_id, session)
+        conv = session.conversation_for(persona.id, asked(history))
+        exchange = conv.begin(clean(message), asked(history))
+        if not exchange.question:
+            return  # nothing to ask
+        lang = language_of(request)
+        exchange.ending = self.refusal(exchange.question, session, request)
+        if exchange.ending is not None:
+            yield shown(exchange, lang)
+            return
+        yield from self.stream(conv, persona, exchange, lang)
+
+    def refusal(self, question: str, session: Session, request: gr.Request) -> Ending | None:
+        """Why Agora will not send this message, if it will not: nothing reaches the backend."""
+        if len(question) > self.settings.max_input_chars:
+            return Ending("too_long", {"length": len(question), "limit": self.settings.max_input_chars})
+        if (wait := self.rate_limiter.check(session, request)) is not None:
+            return Ending("too_many", {"wait": wait})
+        return None
+
+    def stream(self, conv: Conversation, persona: Persona, exchange: Exchange, lang: str) -> Iterator[str]:
+        """Relay the flow's deltas as the growing answer, paced; a failure keeps the partial text."""
+        sent = ""
+        try:
+            deltas = self.flow.stream(conv, persona, exchange.question)
+            with self.pacer.reply() as due, contextlib.closing(deltas):  # type: ignore[type-var]
+                for delta in deltas:
+                    exchange.answer += delta
+                    if due():
+                        yield (sent := exchange.answer)
+            if exchange.answer != sent:
+                yield exchange.answer
+        except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
+            exchange.ending = ending_for(exc, self.settings.timeout, mid_reply=bool(exchange.answer))
+            yield shown(exchange, lang)
+
+    def mark_stopped(self, history: Messages, session: Session, request: gr.Request) -> tuple[Any, Any]:
+        """Stop leaves the partial answer on screen, marked as stopped (in the chat and its history)."""
+        exchanges = session.conversation.exchanges
+        if not history or history[-1].get("role") != "assistant" or not exchanges or exchanges[-1].ending:
+            return gr.skip(), gr.skip()
+        exchanges[-1].ending = Ending("stopped")
+        marked = [*history[:-1], {**history[-1], "content": shown(exchanges[-1], language_of(request))}]
+        return marked, marked
+
+    # ------------------------------------------------------------------ personas
+
+    def show(self, persona: Persona, session: Session, history: Messages | None = None) -> tuple[Any, ...]:
+        """Everything on the page that depends on the chosen persona."""
+        messages = history or greeting(persona)
+        return (gr.Chatbot(value=messages, avatar_images=(None, avatar_file(persona))),  # type: ignore[arg-type]
+                messages, session, card(persona), gr.Dataset(samples=[[q] for q in persona.examples]))
+
+    def switch(self, persona_id: str, session: Session) -> tuple[Any, ...]:
+        session.conversation = Conversation(persona_id=persona_id)  # a fresh thread for the new persona
+        return self.show(self.persona_of(persona_id, session), session)
+
+    def use_custom(self, name: str, instructions: str, greeting_text: str, examples_text: str,
+                   session: Session) -> tuple[Any, ...]:
+        try:
+            persona = persona_from_form(name, instructions, greeting_text, examples_text)
+        except PersonaError as exc:
+            raise gr.Error(str(exc)) from None
+        session.custom = persona
+        session.conversation = Conversation(persona_id=CUSTOM_ID)
+        return (*self.show(persona, session), gr.Dropdown(value=CUSTOM_ID),
+                gr.File(value=write_file("persona.yaml", to_yaml(persona)), visible=True))
+
+    @staticmethod
+    def import_card(path: str | None) -> tuple[Any, ...]:
+        if not path:
+            return (gr.skip(),) * 4
+        try:
+            persona = persona_from_card(Path(path).read_bytes(), Path(path).name)
+        except PersonaError as exc:
+            raise gr.Error(str(exc)) from None
+        return persona.name, persona.instructions, persona.greeting, "\n".join(persona.examples)
+
+    # ------------------------------------------------------------------ keeping things
+
+    def export(self, history: Messages, persona_id: str, session: Session) -> Any:
+        persona = self.persona_of(persona_id, session)
+        path = write_file(f"agora-{persona.id}-{datetime.now():%Y%m%d-%H%M}.md", transcript_markdown(persona, history))
+        return gr.File(value=path, visible=True)
+
+    @staticmethod
+    def remember(history: Messages, persona_id: str, session: Session, saved: dict[str, Any] | None) -> dict[str, Any]:
+        """Keep the conversation in the browser (per persona), so a reload brings it back."""
+        saved = dict(saved or {})
+        saved["current"] = persona_id
+        saved[persona_id] = {"history": history[-200:], "conversation": session.conversation.saved()}
+        if session.custom is not None:
+            saved["custom_persona"] = session.custom.model_dump()
+        return saved
+
+    def restore(self, saved: dict[str, Any] | None, session: Session) -> tuple[Any, ...]:
+        """What the browser kept (a hint: every field is checked), shown again."""
+        saved = saved or {}
+        if isinstance(saved.get("custom_persona"), dict):
+            with contextlib.suppress(ValueError):
+                session.custom = Persona.model_validate(saved["custom_persona"])
+        current = saved.get("current")
+        entry = saved.get(current) if isinstance(current, str) else None
+        if not isinstance(entry, dict) or not isinstance(entry.get("history"), list) or (
+                current not in self.by_id and not (current == CUSTOM_ID and session.custom)):
+            return (gr.skip(),) * 6
+        session.conversation = Conversation.restore(entry.get("conversation"), current)
+        return (*self.show(self.persona_of(current, session), session, entry["history"]), gr.Dropdown(value=current))
+
+    def warm_up(self) -> Iterator[str]:
+        """Start the backend when the first page opens, and say so while the local model loads."""
+        engine = self.backend.engine
+        if self.backend.local_model and not engine.loaded:  # type: ignore[union-attr]
+            yield t("loading")
+            self.backend.start()
+            engine.load()  # type: ignore[union-attr]
+        yield ""

@@ -1,0 +1,29 @@
+"""The conversation as Markdown, for the teacher to download."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..personas import Persona
+
+
+def message_text(content: Any) -> str:
+    """The text of a Gradio chat message's content (a string or a list of parts)."""
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return content if isinstance(content, str) else ""
+
+
+def transcript_markdown(persona: Persona, history: list[dict[str, Any]], when: datetime | None = None) -> str:
+    """The conversation as Markdown: persona, date, then each turn."""
+    when = when or datetime.now()
+    lines = [f"# A conversation with {persona.name}", "",
+             f"*{persona.name} ({persona.dates}) — {persona.tagline}*  ", f"*Agora, {when:%Y-%m-%d %H:%M}*", ""]
+    for msg in history:
+        text = message_text(msg.get("content")).strip()
+        if not text:
+            continue
+        who = "**Student:**" if msg.get("role") == "user" else f"**{persona.name}:**"
+        lines += [f"{who} {text}", ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,58 @@
+"""How a persona looks on the page: greeting, card, avatar, and the page's style."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ..personas import Persona
+
+
+def greeting(persona: Persona) -> list[dict[str, Any]]:
+    return [{"role": "assistant", "content": persona.greeting}]
+
+
+def card(persona: Persona) -> str:
+    e = html.escape
+    return (f'<div class="agora-card"><span class="agora-avatar">{e(persona.avatar)}</span>'
+            f'<div><div class="agora-name">{e(persona.name)} <span class="agora-dates">{e(persona.dates)}</span>'
+            f'</div><div class="agora-tagline">{e(persona.tagline)}</div></div></div>')
+
+
+#: Drawn avatars live here; the page serves this folder as static files (see ``serve_avatars``).
+AVATARS = Path(tempfile.gettempdir()) / "agora-avatars"
+
+
+def serve_avatars() -> None:
+    """Let Gradio serve drawn avatars, including those set after start-up (persona switch)."""
+    AVATARS.mkdir(exist_ok=True)
+    gr.set_static_paths([str(AVATARS)])
+
+
+def avatar_file(persona: Persona) -> str | None:
+    """The persona's avatar as an image file for the chat: a path as given, or an emoji drawn in SVG."""
+    if Path(persona.avatar).suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".svg", ".gif"):
+        return persona.avatar if Path(persona.avatar).is_file() else None
+    AVATARS.mkdir(exist_ok=True)
+    path = AVATARS / f"{hashlib.sha1(persona.avatar.encode()).hexdigest()[:12]}.svg"
+    if not path.exists():
+        path.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><text x="32" y="46" '
+                        f'font-size="44" text-anchor="middle">{html.escape(persona.avatar)}</text></svg>',
+                        encoding="utf-8")
+    return str(path)
+
+
+CSS = """
+.agora-card {display:flex; gap:.8rem; align-items:center; padding:.4rem .2rem}
+.agora-avatar {font-size:2.4rem; line-height:1}
+.agora-name {font-weight:600; font-size:1.1rem}
+.agora-dates {font-weight:400; opacity:.7; font-size:.9rem}
+.agora-tagline {font-style:italic; opacity:.85}
+#agora-badge, #agora-status {font-size:.8rem; opacity:.75}
+@media (max-width: 640px) { .agora-avatar {font-size:1.8rem} #agora-top {flex-wrap:wrap} }
+"""

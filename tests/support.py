@@ -1,0 +1,182 @@
+"""What the tests share: the real SDK client, servers and apps on loopback, processes that are
+always ended (with everything they started), and the browser's settings.
+
+No test module imports another; they all import from here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from openai import OpenAI
+from openai.types.beta import Thread
+from openai.types.beta.threads import Message, Run
+from playwright.sync_api import Page, expect
+
+from agora.client import Backend
+from agora.config import Settings
+from agora.web.launch import serve
+from agora.web.page import AgoraPage
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Set for the whole test session; every process the suite starts inherits it (see conftest).
+SESSION_MARK = "AGORA_TEST_SESSION_MARK"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+BOT = "#agora-chat [data-testid='bot']"
+USER = "#agora-chat [data-testid='user']"
+
+
+def ask(page: Page, question: str) -> None:
+    """Type a question in the page and send it, as a student would."""
+    box = page.locator("#agora-input textarea")
+    expect(box).to_be_enabled()
+    box.fill(question)
+    box.press("Enter")
+
+
+def sdk(base_url: str, api_key: str = "unused", **kw: Any) -> OpenAI:
+    """The official client, validating every response strictly against the SDK's types."""
+    return OpenAI(base_url=base_url, api_key=api_key, max_retries=0, _strict_response_validation=True, **kw)
+
+
+def free_port() -> int:
+    """A loopback port nobody is listening on (for a process that must be started on a known port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 60, alive: Callable[[], bool] = lambda: True,
+             log: Path | None = None) -> None:
+    """Poll ``check`` until it holds; fail naming ``what`` (with the log) if time runs out or ``alive`` fails."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except httpx.HTTPError:
+            pass
+        if not alive() or time.monotonic() > deadline:
+            raise AssertionError(f"{what}\n{log.read_text() if log else ''}")
+        time.sleep(0.1)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any OpenAI or Agora setting, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "AGORA_")) or k == SESSION_MARK}
+    env.update(GRADIO_ANALYTICS_ENABLED="False", **extra)
+    return env
+
+
+@contextmanager
+def process(args: list[str], up: str, *, env: dict[str, str], log: Path, cwd: Path = ROOT,
+            timeout: float = 90) -> Iterator[subprocess.Popen[bytes]]:
+    """``python args…`` (this interpreter, never one found on PATH) until ``up`` answers over HTTP.
+
+    It runs in a process group of its own, and the whole group is ended afterwards, so nothing
+    it started (a reload watcher's child, say) outlives the test.
+    """
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        wait_for(lambda: httpx.get(up, timeout=2).status_code < 500, f"{up} never answered", timeout,
+                 alive=lambda: proc.poll() is None, log=log)
+        yield proc
+    finally:
+        end_group(proc)
+
+
+def end_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group, SIGKILL after 10 s."""
+    for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(grace)
+            os.killpg(proc.pid, 0)  # the leader is gone; is anything of its group left?
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            return
+
+
+@contextmanager
+def server_process(db: Path, port: int, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m agora.server`` on the scripted engine, keeping its data in ``db``."""
+    with process(["-m", "agora.server", "--engine", "scripted", "--port", str(port), "--db", str(db), *extra],
+                 f"http://127.0.0.1:{port}/health", env=clean_env(), log=db.with_suffix(".log")) as proc:
+        yield proc
+
+
+@contextmanager
+def launched_app(workdir: Path, **env: str) -> Iterator[str]:
+    """``python app.py`` as a teacher runs it, with no key: the embedded server and SmolLM2."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    environment = clean_env(GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1",
+                            AGORA_DB=str(workdir / "agora.db"), **env)
+    with process(["app.py"], url, env=environment, log=workdir / "app.log"):
+        yield url
+
+
+@dataclass
+class RunningApp:
+    """The page launched in this process on the scripted engine, and its embedded server."""
+
+    url: str
+    demo: AgoraPage
+    backend: Backend
+
+    @property
+    def server_client(self) -> OpenAI:
+        """The SDK pointed at the app's embedded server, to inspect what it holds."""
+        return self.backend.client()
+
+    def threads(self) -> list[Thread]:
+        assert self.backend.server is not None
+        return self.backend.server.app.state.store.children("thread", None, Thread)
+
+    def thread_with(self, text: str) -> Thread:
+        """The one thread whose messages contain ``text``."""
+        found = [t for t in self.threads() if any(text in str(m.content) for m in self.messages(t.id))]
+        assert len(found) == 1, f"{len(found)} threads contain {text!r}"
+        return found[0]
+
+    def messages(self, thread_id: str) -> list[Message]:
+        return list(self.server_client.beta.threads.messages.list(thread_id=thread_id, order="asc"))
+
+    def runs(self, thread_id: str) -> list[Run]:
+        return list(self.server_client.beta.threads.runs.list(thread_id=thread_id, order="asc"))
+
+
+@contextmanager
+def running_app(env: dict[str, str] | None = None, port: int | None = None, launch: dict[str, Any] | None = None,
+                **server_options: Any) -> Iterator[RunningApp]:
+    """The app on the scripted engine, in this process; ``launch``: more options for ``launch``."""
+    settings = Settings.from_env({"AGORA_ENGINE": "scripted", "AGORA_SCRIPTED_DELAY": "0.02", "AGORA_DB": ":memory:",
+                                  **(env or {})})
+    backend = Backend(settings, **server_options)
+    demo = AgoraPage(settings, backend)
+    url = serve(demo, quiet=True, server_name="127.0.0.1", server_port=port, **(launch or {}))
+    try:
+        yield RunningApp(url, demo, backend)
+    finally:
+        demo.close()
+        backend.close()
