@@ -347,7 +347,7 @@ def model_bench(tokens: int, rounds: int) -> dict[str, Any]:
     """The llama engine through the server versus raw llama-cpp-python; cold start; peak RSS."""
     from llama_cpp import Llama
 
-    from agora.engines import default_threads, smollm2_path
+    from agora.server.engines.llama import default_threads, smollm2_path
 
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": PROMPT}]
     threads = default_threads()  # the engine's own choice, so raw and served run alike

@@ -13,13 +13,13 @@ from openai.lib.streaming import AssistantStreamManager
 from openai.types.beta.threads import Run
 
 from ..personas import Persona
+from ..server.runs import ACTIVE  # the Assistants API's active run states
 from .conversation import Conversation
 from .endings import ReplyEnded
 from .flow import Flow, given
 
 log = logging.getLogger(__name__)
 
-ACTIVE_RUN = ("queued", "in_progress", "requires_action", "cancelling")
 
 
 class AssistantsFlow(Flow):
@@ -48,7 +48,7 @@ class AssistantsFlow(Flow):
             conv.thread_id = None
         else:
             for run in client.beta.threads.runs.list(thread_id=conv.thread_id, limit=5):
-                if run.status in ACTIVE_RUN:
+                if run.status in ACTIVE:
                     client.beta.threads.runs.cancel(run_id=run.id, thread_id=conv.thread_id)
         return self._open(client, conv, persona, message)
 
@@ -75,7 +75,7 @@ class AssistantsFlow(Flow):
         if run is None:
             return
         conv.thread_id = conv.thread_id or run.thread_id
-        if not finished and run.status in ACTIVE_RUN:
+        if not finished and run.status in ACTIVE:
             # Stopped mid-reply: cancel on the server so the next message works at once.
             try:
                 client.beta.threads.runs.cancel(run_id=run.id, thread_id=run.thread_id)

@@ -8,7 +8,7 @@ from typing import Any
 from ..personas import Persona
 
 
-def message_text(content: Any) -> str:
+def chat_text(content: Any) -> str:
     """The text of a Gradio chat message's content (a string or a list of parts)."""
     if isinstance(content, list):
         return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
@@ -21,7 +21,7 @@ def transcript_markdown(persona: Persona, history: list[dict[str, Any]], when: d
     lines = [f"# A conversation with {persona.name}", "",
              f"*{persona.name} ({persona.dates}) — {persona.tagline}*  ", f"*Agora, {when:%Y-%m-%d %H:%M}*", ""]
     for msg in history:
-        text = message_text(msg.get("content")).strip()
+        text = chat_text(msg.get("content")).strip()
         if not text:
             continue
         who = "**Student:**" if msg.get("role") == "user" else f"**{persona.name}:**"
