@@ -12,7 +12,16 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from agora.personas import load_personas
 from agora.web.launch import launch_options
-from tests.support import BOT, CHROMIUM, CHROMIUM_ARGS, USER, RunningApp, ask, free_port, running_app
+from tests.support import (
+    BOT,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    USER,
+    RunningApp,
+    ask,
+    free_port,
+    running_app,
+)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PERSONAS = {p.id: p for p in load_personas()}

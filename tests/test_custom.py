@@ -7,7 +7,14 @@ from datetime import datetime
 
 import pytest
 
-from agora.personas import PersonaError, load_personas, parse_personas, persona_from_card, persona_from_form, to_yaml
+from agora.personas import (
+    PersonaError,
+    load_personas,
+    parse_personas,
+    persona_from_card,
+    persona_from_form,
+    to_yaml,
+)
 from agora.web.transcript import transcript_markdown
 
 CARD_V2 = {

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from openai.types.beta.threads import MessageDelta, MessageDeltaEvent, TextDelta, TextDeltaBlock
+from openai.types.beta.threads import (
+    MessageDelta,
+    MessageDeltaEvent,
+    TextDelta,
+    TextDeltaBlock,
+)
 from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta
 from openai.types.responses import ResponseTextDeltaEvent

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from gradio_client import Client
 
-from agora.server.engines import ScriptedEngine
 from agora.server import EmbeddedServer
+from agora.server.engines import ScriptedEngine
 from agora.server.store import MemoryStore
 from tests.support import RunningApp, free_port, running_app
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 from openai.types.beta.threads import Message
@@ -13,6 +12,7 @@ from openai.types.beta.threads import Message
 from agora.server.store import SqliteStore
 from agora.web.session import browser_secret
 from tests.support import free_port, sdk, server_process
+
 
 def test_restart_keeps_threads_and_ends_interrupted_runs(tmp_path: Path) -> None:
     db, port = tmp_path / "agora.db", free_port()

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from agora.server.engines import ScriptedEngine
 from agora.server import EmbeddedServer
+from agora.server.engines import ScriptedEngine
 from agora.web.launch import launch_options
 from tests.support import running_app
 

@@ -12,8 +12,8 @@ from openai import AssistantEventHandler, OpenAI
 from openai.types.beta import AssistantStreamEvent
 from typing_extensions import override
 
-from agora.server.engines import ScriptedEngine
 from agora.server import EmbeddedServer
+from agora.server.engines import ScriptedEngine
 from tests.support import sdk
 
 

@@ -37,7 +37,7 @@ def _status_ending(exc: openai.APIStatusError) -> Ending:
     kinds: dict[type[openai.APIStatusError], EndKind] = {
         openai.AuthenticationError: "auth", openai.PermissionDeniedError: "forbidden",
         openai.NotFoundError: "not_found", openai.InternalServerError: "internal"}
-    kind = next((k for cls, k in kinds.items() if isinstance(exc, cls)), "rejected")
+    kind: EndKind = next((k for cls, k in kinds.items() if isinstance(exc, cls)), "rejected")
     return Ending(kind, {"status": exc.status_code})
 
 

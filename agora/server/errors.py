@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
-
 class OpenAIError(Exception):
     """Raised by handlers; rendered with OpenAI's error body and status."""
 

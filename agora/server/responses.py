@@ -33,7 +33,10 @@ from openai.types.responses.response import Conversation as ResponseConversation
 from openai.types.responses.response import IncompleteDetails
 from openai.types.responses.response_error import ResponseError
 from openai.types.responses.response_text_config import ResponseTextConfig
-from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+from openai.types.responses.response_usage import (
+    InputTokensDetails,
+    OutputTokensDetails,
+)
 from openai.types.shared.response_format_text import ResponseFormatText
 from pydantic import BaseModel
 

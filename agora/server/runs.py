@@ -16,12 +16,31 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from openai.types.beta import FunctionTool
-from openai.types.beta.threads import Message, MessageContent, Run, Text, TextContentBlock
+from openai.types.beta.threads import (
+    Message,
+    MessageContent,
+    Run,
+    Text,
+    TextContentBlock,
+)
 from openai.types.beta.threads.message import IncompleteDetails as MessageIncomplete
-from openai.types.beta.threads.required_action_function_tool_call import Function, RequiredActionFunctionToolCall
+from openai.types.beta.threads.required_action_function_tool_call import (
+    Function,
+    RequiredActionFunctionToolCall,
+)
 from openai.types.beta.threads.run import IncompleteDetails as RunIncomplete
-from openai.types.beta.threads.run import LastError, RequiredAction, RequiredActionSubmitToolOutputs, Usage
-from openai.types.beta.threads.runs import FunctionToolCall, MessageCreationStepDetails, RunStep, ToolCallsStepDetails
+from openai.types.beta.threads.run import (
+    LastError,
+    RequiredAction,
+    RequiredActionSubmitToolOutputs,
+    Usage,
+)
+from openai.types.beta.threads.runs import (
+    FunctionToolCall,
+    MessageCreationStepDetails,
+    RunStep,
+    ToolCallsStepDetails,
+)
 from openai.types.beta.threads.runs.function_tool_call import Function as StepFunction
 from openai.types.beta.threads.runs.message_creation_step_details import MessageCreation
 from openai.types.beta.threads.runs.run_step import LastError as StepError

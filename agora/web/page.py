@@ -20,7 +20,15 @@ from ..client import Backend, make_flow
 from ..client.conversation import Conversation, Ending, Exchange
 from ..client.endings import ending_for
 from ..config import Settings
-from ..personas import CUSTOM_ID, Persona, PersonaError, load_personas, persona_from_card, persona_from_form, to_yaml
+from ..personas import (
+    CUSTOM_ID,
+    Persona,
+    PersonaError,
+    load_personas,
+    persona_from_card,
+    persona_from_form,
+    to_yaml,
+)
 from .guardrails import RateLimiter, clean
 from .pacing import UpdatePacer
 from .session import Session, browser_secret
@@ -115,26 +123,26 @@ class AgoraPage(gr.Blocks):
 
     def _wire(self) -> None:
         """Every event of the page, in one place."""
-        chat, private = self.chat, {"api_visibility": "private"}
+        chat = self.chat
         # The chat and ChatInterface's copy of its history change together, in one event: a question
         # asked right after switching must not meet the old history.
         shown_outputs = [chat.chatbot, chat.chatbot_state, self.session, self.persona_card, self.examples]
         form = [self.custom_name, self.custom_instructions, self.custom_greeting, self.custom_examples]
         # Clicking an example asks it: fill the box, then press the send button.
-        self.examples.click(lambda sample: sample[0], [self.examples], [chat.textbox], **private).then(
+        self.examples.click(lambda sample: sample[0], [self.examples], [chat.textbox], api_visibility="private").then(
             None, js="() => setTimeout(() => document.querySelector('#agora-input button.submit-button')?.click(), 50)")
-        self.persona_menu.input(self.switch, [self.persona_menu, self.session], shown_outputs, **private)
+        self.persona_menu.input(self.switch, [self.persona_menu, self.session], shown_outputs, api_visibility="private")
         chat.textbox.stop(self.mark_stopped, [chat.chatbot, self.session], [chat.chatbot, chat.chatbot_state],
-                          queue=False, **private)
+                          queue=False, api_visibility="private")
         self.use_btn.click(self.use_custom, [*form, self.session], [*shown_outputs, self.persona_menu, self.yaml_file],
-                           **private)
-        self.card_upload.upload(self.import_card, [self.card_upload], form, **private)
+                           api_visibility="private")
+        self.card_upload.upload(self.import_card, [self.card_upload], form, api_visibility="private")
         self.export_btn.click(self.export, [chat.chatbot, self.persona_menu, self.session], [self.transcript],
-                              **private)
+                              api_visibility="private")
         chat.chatbot.change(self.remember, [chat.chatbot, self.persona_menu, self.session, self.saved], [self.saved],
-                            trigger_mode="always_last", queue=False, show_progress="hidden", **private)
-        self.load(self.restore, [self.saved, self.session], [*shown_outputs, self.persona_menu], **private)
-        self.load(self.warm_up, None, [self.status], **private)
+                            trigger_mode="always_last", queue=False, show_progress="hidden", api_visibility="private")
+        self.load(self.restore, [self.saved, self.session], [*shown_outputs, self.persona_menu], api_visibility="private")
+        self.load(self.warm_up, None, [self.status], api_visibility="private")
 
     # ------------------------------------------------------------------ the chat
 

@@ -115,11 +115,6 @@ def language_of(request: gr.Request) -> str:
     return language(request.headers.get("accept-language"))
 
 
-def say(key: str, lang: str = "en", **values: Any) -> str:
-    """One notice in ``lang``."""
-    return NOTICES.get(lang, NOTICES["en"])[key].format(**values)
-
-
 def shown(exchange: Exchange, lang: str) -> str:
     """The answer as the page shows it: the text so far, then why it ended early, if it did."""
     ending = exchange.ending
