@@ -15,11 +15,34 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .language import detect
+
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "personas.yaml"
+BASE_LANGUAGE = "en"  # the language a persona's own fields are written in; others go in `translations`
 
 
 class PersonaError(ValueError):
     """A persona file problem, as one line: ``file: persona 'id': field: what is wrong``."""
+
+
+class Sample(BaseModel):
+    """One exchange in the persona's voice: shown to the model as an example turn (few-shot)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str = Field(min_length=1, max_length=500)
+    answer: str = Field(min_length=1, max_length=1500)
+
+
+class Translation(BaseModel):
+    """What the page shows of a persona in another language (any field left out stays as written)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tagline: str | None = None
+    greeting: str | None = None
+    examples: list[str] | None = Field(default=None, min_length=3)
+    samples: list[Sample] | None = Field(default=None, max_length=3)
 
 
 class Persona(BaseModel):
@@ -33,6 +56,8 @@ class Persona(BaseModel):
     greeting: str = Field(min_length=1)
     examples: list[str] = Field(min_length=3)
     instructions: str = Field(min_length=20)
+    samples: list[Sample] = Field(default_factory=list, max_length=3)
+    translations: dict[str, Translation] = Field(default_factory=dict)
     model: str | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     assistant_id: str | None = None
@@ -47,6 +72,25 @@ class Persona(BaseModel):
     @property
     def label(self) -> str:
         return f"{self.name} ({self.dates})"
+
+    def sample_turns(self, question: str = "") -> list[dict[str, str]]:
+        """The samples as chat messages, to go before the conversation: a small model imitates
+        their length, tone — and language — far better than it follows instructions.  They are
+        the samples in ``question``'s language when the persona has a translation for it."""
+        samples = self.samples
+        if question and any(t.samples for t in self.translations.values()):
+            lang = detect(question)
+            samples = (self.translations[lang].samples if lang in self.translations else None) or samples
+        return [{"role": role, "content": text} for s in samples
+                for role, text in (("user", s.question), ("assistant", s.answer))]
+
+    def shown_in(self, lang: str) -> Persona:
+        """The persona as the page shows it in ``lang``: its translation where it has one."""
+        translation = self.translations.get(lang)
+        if translation is None:
+            return self
+        return self.model_copy(update={key: getattr(translation, key) for key in ("tagline", "greeting", "examples")
+                                       if getattr(translation, key) is not None})
 
 
 def _describe(err: Any) -> tuple[str, str]:

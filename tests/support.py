@@ -6,11 +6,13 @@ No test module imports another; they all import from here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from openai import OpenAI
 from openai.types.beta import Thread
 from openai.types.beta.threads import Message, Run
@@ -167,16 +170,41 @@ class RunningApp:
 
 
 @contextmanager
+def personas_without_samples() -> Iterator[Path]:
+    """The shipped personas without their sample turns, in a folder that is gone afterwards.
+
+    The scripted engine numbers a reply by the user turns it was shown; without samples, the
+    first question is turn 1 on every flow.  (Sample turns are tested with the shipped file.)
+    """
+    entries = yaml.safe_load((ROOT / "personas.yaml").read_text(encoding="utf-8"))
+    for entry in entries:
+        entry.pop("samples", None)
+        for translation in entry.get("translations", {}).values():
+            translation.pop("samples", None)
+    with tempfile.TemporaryDirectory(prefix="agora-test-") as folder:
+        path = Path(folder) / "personas.yaml"
+        path.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        yield path
+
+
+@contextmanager
 def running_app(env: dict[str, str] | None = None, port: int | None = None, launch: dict[str, Any] | None = None,
                 **server_options: Any) -> Iterator[RunningApp]:
-    """The app on the scripted engine, in this process; ``launch``: more options for ``launch``."""
-    settings = Settings.from_env({"AGORA_ENGINE": "scripted", "AGORA_SCRIPTED_DELAY": "0.02", "AGORA_DB": ":memory:",
-                                  **(env or {})})
-    backend = Backend(settings, **server_options)
-    demo = AgoraPage(settings, backend)
-    url = serve(demo, quiet=True, server_name="127.0.0.1", server_port=port, **(launch or {}))
-    try:
-        yield RunningApp(url, demo, backend)
-    finally:
-        demo.close()
-        backend.close()
+    """The app on the scripted engine, in this process; ``launch``: more options for ``launch``.
+
+    Unless ``env`` names a persona file, the personas are the shipped ones without sample turns.
+    """
+    with contextlib.ExitStack() as stack:
+        env = dict(env or {})
+        if "AGORA_PERSONAS" not in env:
+            env["AGORA_PERSONAS"] = str(stack.enter_context(personas_without_samples()))
+        settings = Settings.from_env({"AGORA_ENGINE": "scripted", "AGORA_SCRIPTED_DELAY": "0.02",
+                                      "AGORA_DB": ":memory:", **env})
+        backend = Backend(settings, **server_options)
+        demo = AgoraPage(settings, backend)
+        url = serve(demo, quiet=True, server_name="127.0.0.1", server_port=port, **(launch or {}))
+        try:
+            yield RunningApp(url, demo, backend)
+        finally:
+            demo.close()
+            backend.close()

@@ -14,7 +14,7 @@ from gradio_client import Client
 from agora.client import Backend, make_flow
 from agora.client.conversation import Conversation
 from agora.personas import load_personas
-from tests.support import RunningApp, running_app
+from tests.support import ROOT, RunningApp, running_app
 
 PERSONAS = {p.id: p for p in load_personas()}
 FLOWS = ["assistants", "responses", "chat"]
@@ -57,6 +57,22 @@ def test_follow_up_keeps_context_and_persona_instructions(agora: RunningApp) -> 
         thread = agora.thread_with(tag)
         assert [m.role for m in agora.messages(thread.id)] == ["user", "assistant", "user", "assistant"]
         assert all(r.instructions == PERSONAS["kant"].instructions for r in agora.runs(thread.id))
+
+
+def test_sample_turns_open_the_conversation_in_the_question_language(agora: RunningApp) -> None:
+    """With the shipped personas, the model sees the persona's sample exchange before the student's
+    first question — the French one for a question in French — and once only."""
+    with running_app({"AGORA_API": agora.backend.api, "AGORA_PERSONAS": str(ROOT / "personas.yaml")}) as shipped:
+        kant = shipped.demo.by_id["kant"]
+        english, french = kant.samples[0], kant.translations["fr"].samples[0]  # type: ignore[index]
+        client = Client(shipped.url, verbose=False)
+        client.predict("Que dois-je faire ?", "kant", api_name="/chat")
+        reply = client.predict("Et ensuite ? [[echo]]", "kant", api_name="/chat")
+        assert reply.startswith(f"system: {words(kant.instructions)} | user: {words(french.question)} | "
+                                f"assistant: {words(french.answer)} | user: Que dois-je faire ? | assistant: [turn 2]")
+        assert reply.endswith("| user: Et ensuite ?") and words(english.answer) not in reply
+        other = Client(shipped.url, verbose=False).predict("What should I do? [[echo]]", "kant", api_name="/chat")
+        assert f"| user: {words(english.question)} | assistant: {words(english.answer)} | user: What should" in other
 
 
 def test_switching_persona_starts_fresh_with_new_instructions(agora: RunningApp) -> None:
@@ -150,5 +166,5 @@ def test_a_thread_the_server_lost_starts_afresh() -> None:
     """A conversation restored from the browser may name a thread a memory-only server forgot."""
     with running_app({"AGORA_API": "assistants"}) as agora:
         conv = Conversation(persona_id="plato", thread_id="thread_gone")
-        reply = "".join(make_flow(agora.backend).stream(conv, PERSONAS["plato"], "hello again"))
+        reply = "".join(make_flow(agora.backend).stream(conv, agora.demo.by_id["plato"], "hello again"))
         assert reply.startswith("[turn 1] You asked: hello again") and conv.thread_id != "thread_gone"

@@ -92,3 +92,27 @@ def test_chat_stream_helper_accumulates(client: OpenAI) -> None:
                                         messages=[{"role": "user", "content": "hello [[pieces=5]]"}]) as s:
         final = s.get_final_completion()
     assert final.choices[0].message.content == "[turn 1] You asked: hello"
+
+
+def test_sampling_options_reach_the_engine_on_every_api(client: OpenAI) -> None:
+    """What a client sends to steer decoding arrives at the engine — none of it is dropped."""
+    chat = client.chat.completions.create(
+        model="scripted", messages=[{"role": "user", "content": "[[params]]"}], temperature=0.3, top_p=0.8,
+        max_completion_tokens=90, stop=["\n\n", "Student:"], seed=7, presence_penalty=0.5, frequency_penalty=-0.25)
+    assert chat.choices[0].message.content == ("model=scripted temperature=0.3 max_tokens=90 top_p=0.8 "
+                                               "stop=\n\n|Student: seed=7 presence_penalty=0.5 frequency_penalty=-0.25")
+    response = client.responses.create(model="scripted", input="[[params]]", temperature=1.2, top_p=0.7,
+                                       max_output_tokens=60)
+    assert response.output_text == "model=scripted temperature=1.2 max_tokens=60 top_p=0.7"
+    assistant = client.beta.assistants.create(model="scripted", temperature=0.9, top_p=0.6)
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, temperature=0.4, max_completion_tokens=50,
+        thread={"messages": [{"role": "user", "content": "[[params]]"}]})
+    text = client.beta.threads.messages.list(thread_id=run.thread_id, run_id=run.id).data[0].content[0]
+    assert text.text.value == "model=scripted temperature=0.4 max_tokens=50 top_p=0.6"  # type: ignore[union-attr]
+
+
+def test_out_of_range_sampling_options_are_refused_by_name(client: OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="presence_penalty"):
+        client.chat.completions.create(model="scripted", messages=[{"role": "user", "content": "hi"}],
+                                       presence_penalty=3)

@@ -35,7 +35,7 @@ class AssistantsFlow(Flow):
         if conv.thread_id is None:
             return client.beta.threads.create_and_run_stream(  # type: ignore[call-overload, no-any-return]
                 assistant_id=assistant_id, **options,
-                thread={"messages": [question], "metadata": {"agora_persona": persona.id}})
+                thread={"messages": [*conv.samples(persona, message), question], "metadata": {"agora_persona": persona.id}})
         return client.beta.threads.runs.stream(thread_id=conv.thread_id, assistant_id=assistant_id,
                                                additional_messages=[question], **options)
 

@@ -1,4 +1,5 @@
-"""The Chat Completions flow: the persona's instructions as system message, the exchanges after it."""
+"""The Chat Completions flow: the persona's instructions as system message, its sample turns, the
+exchanges so far."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ class ChatCompletionsFlow(Flow):
 
     def stream(self, conv: Conversation, persona: Persona, message: str) -> Iterator[str]:
         client = self.backend.client()
-        messages = [{"role": "system", "content": persona.instructions}, *conv.history(),
-                    {"role": "user", "content": message}]
+        messages = [{"role": "system", "content": persona.instructions}, *conv.samples(persona, message),
+                    *conv.history(), {"role": "user", "content": message}]
         chunks = client.chat.completions.create(  # type: ignore[call-overload]
             messages=messages, stream=True, stream_options={"include_usage": True},
             **given(model=self.backend.model_for(persona), temperature=persona.temperature,

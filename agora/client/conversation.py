@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from ..personas import Persona
+
 #: Why a reply ended early (or was never sent); the page words each in the student's language.
 EndKind = Literal[
     "tool", "expired", "failed", "cut", "error",                      # the backend ended the reply
@@ -54,6 +56,10 @@ class Conversation:
         """Past turns as plain chat messages, for APIs that are sent the history."""
         return [{"role": role, "content": text} for x in self.exchanges if x.heard
                 for role, text in (("user", x.question), ("assistant", x.answer))]
+
+    def samples(self, persona: Persona, message: str) -> list[dict[str, str]]:
+        """The persona's sample turns that open this conversation: in its first question's language."""
+        return persona.sample_turns(self.exchanges[0].question if self.exchanges else message)
 
     def begin(self, question: str, asked_before: int) -> Exchange:
         """A new exchange; ``asked_before`` (questions on screen) drops exchanges undone in the page."""

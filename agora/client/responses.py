@@ -31,13 +31,18 @@ class ResponsesFlow(Flow):
     def _request(self, conv: Conversation, persona: Persona, message: str) -> dict[str, Any]:
         request = given(model=self.backend.model_for(persona), instructions=persona.instructions,
                         temperature=persona.temperature, max_output_tokens=self.backend.settings.max_output_tokens)
-        request["input"] = message
+        question = {"role": "user", "content": message}
+        # The persona's sample turns open the conversation; the server keeps them after that.
+        request["input"] = [*conv.samples(persona, message), question]
         if conv.responses_mode == "conversation":
             request["conversation"] = conv.conversation_id
+            if any(x.heard for x in conv.exchanges[:-1]):
+                request["input"] = [question]
         elif conv.responses_mode == "chain" and conv.previous_response_id:
             request["previous_response_id"] = conv.previous_response_id
+            request["input"] = [question]
         elif conv.responses_mode == "history":
-            request["input"] = [*conv.history(), {"role": "user", "content": message}]
+            request["input"] = [*conv.samples(persona, message), *conv.history(), question]
         return request
 
     def stream(self, conv: Conversation, persona: Persona, message: str) -> Iterator[str]:

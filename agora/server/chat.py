@@ -39,7 +39,9 @@ class ChatAPI(API):
                     for i, m in enumerate(body.messages)]
         self.engine.preflight(messages)
         gen = Generation(messages=messages, model=body.model, temperature=body.temperature, top_p=body.top_p,
-                         max_tokens=body.max_completion_tokens or body.max_tokens)
+                         max_tokens=body.max_completion_tokens or body.max_tokens,
+                         stop=[body.stop] if isinstance(body.stop, str) else body.stop or [], seed=body.seed,
+                         presence_penalty=body.presence_penalty, frequency_penalty=body.frequency_penalty)
         cid, created = new_id("chatcmpl").replace("_", "-", 1), int(time.time())
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)

@@ -207,10 +207,10 @@ class ChatIn(Body):
     max_tokens: int | None = Field(None, ge=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     n: int | None = Field(None, ge=1, le=1)
-    stop: str | list[str] | None = None
+    stop: str | list[str] | None = Field(None, max_length=4)
     seed: int | None = None
     user: str | None = None
     metadata: Metadata | None = None
     store: bool | None = None
-    frequency_penalty: float | None = None
-    presence_penalty: float | None = None
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    presence_penalty: float | None = Field(None, ge=-2, le=2)

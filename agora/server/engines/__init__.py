@@ -10,12 +10,12 @@ ENGINES = ("llama", "scripted")
 
 
 def build_engine(kind: str, model: str | None = None, *, delay: float = 0.0, first_delay: float = 0.0,
-                 min_pieces: int = 12, max_tokens: int = 512) -> Engine:
+                 min_pieces: int = 12) -> Engine:
     """An engine by name: ``llama`` (``model``: a GGUF path, default SmolLM2) or ``scripted``."""
     if kind == "scripted":
         return ScriptedEngine(delay=delay, first_delay=first_delay, min_pieces=min_pieces)
     if kind == "llama":
-        return LlamaEngine(model, default_max_tokens=max_tokens)
+        return LlamaEngine(model)
     raise ValueError(f"unknown engine {kind!r} (choose {' or '.join(ENGINES)})")
 
 

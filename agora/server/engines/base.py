@@ -40,7 +40,11 @@ class Generation:
     model: str | None = None
     temperature: float | None = None
     top_p: float | None = None
-    max_tokens: int | None = None
+    max_tokens: int | None = None             # the client's cap; None: the engine ends the reply itself
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)  # function definitions the model may call
     cancelled: threading.Event = field(default_factory=threading.Event)
     # Filled in by the engine while it streams.

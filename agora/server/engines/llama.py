@@ -9,10 +9,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .base import Engine, EngineError, Generation
+from .loopguard import DryPenalty, RepeatGuard
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +79,47 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding defaults for a small chat model; a request's own values take precedence.
+
+    SmolLM2's card samples with top-p 0.9 at a low temperature; with plain decoding the 135M
+    model falls into loops on most questions.  A mild repeat penalty (llama.cpp's server uses
+    1.1), min-p to cut the tail, and the DRY penalty of :mod:`.loopguard` keep it moving;
+    a moderate temperature keeps it from fixating without wandering off.
+    """
+
+    temperature: float = 0.5
+    top_p: float = 0.9
+    min_p: float = 0.05
+    top_k: int = 40
+    repeat_penalty: float = 1.1
+
+
 class LlamaEngine(Engine):
-    """A GGUF model run by llama-cpp-python, loaded once, one generation at a time."""
+    """A GGUF model run by llama-cpp-python, loaded once, one generation at a time.
+
+    A reply ends on the model's own end-of-turn, a client's stop sequence, the client's token
+    cap (``length``), the end of the context (``length``), or — as a normal stop — when
+    :class:`~.loopguard.RepeatGuard` sees it repeat itself, or at the first sentence end after
+    ``reply_tokens`` when the client set no cap.  Prompt states are kept in a RAM cache, so a
+    persona's long instructions are read once, not on every question.
+    """
 
     name: ClassVar[str] = "llama"
 
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 2048,
-                 n_threads: int | None = None, default_max_tokens: int = 512) -> None:
+                 n_threads: int | None = None, reply_tokens: int = 384, sampling: Sampling = Sampling(),
+                 cache_mb: int = 256) -> None:
         self.model_path = Path(model_path) if model_path else smollm2_path()
         self.model_id = SMOLLM2_MODEL_ID if model_path is None else self.model_path.stem
+        self.tiny = model_path is None  # the 135M default: the page says better answers are one setting away
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
-        self.default_max_tokens = default_max_tokens
+        self.reply_tokens = reply_tokens
+        self.sampling = sampling
+        self.cache_mb = cache_mb
+        self.loop_stops = 0  # replies ended by the loop guard (read by benchmarks)
         self._llm: Any = None
         self._load_lock = threading.Lock()
         self._lock = FairLock()
@@ -101,11 +132,14 @@ class LlamaEngine(Engine):
         """Load the model once (lazily); later calls return the same object."""
         with self._load_lock:
             if self._llm is None:
-                from llama_cpp import Llama  # heavy import, only when the model is used
+                from llama_cpp import Llama, LlamaRAMCache  # heavy import, only when the model is used
 
                 started = time.perf_counter()
-                self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx,
-                                  n_threads=self.n_threads, verbose=False)
+                llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                            verbose=False)
+                if self.cache_mb:
+                    llm.set_cache(LlamaRAMCache(capacity_bytes=self.cache_mb << 20))
+                self._llm = llm
                 log.info("loaded %s in %.1fs", self.model_path.name, time.perf_counter() - started)
             return self._llm
 
@@ -119,35 +153,72 @@ class LlamaEngine(Engine):
             drop = 1 if msgs[0]["role"] == "system" else 0
             del msgs[drop]
 
+    def options(self, gen: Generation) -> dict[str, Any]:
+        """llama.cpp's sampling options for ``gen``: the defaults, then what the client sent."""
+        from llama_cpp import LogitsProcessorList
+
+        options: dict[str, Any] = {**asdict(self.sampling), "logits_processor": LogitsProcessorList([DryPenalty()])}
+        sent = {"temperature": gen.temperature, "top_p": gen.top_p, "seed": gen.seed,
+                "presence_penalty": gen.presence_penalty, "frequency_penalty": gen.frequency_penalty,
+                "stop": gen.stop or None}
+        options.update({key: value for key, value in sent.items() if value is not None})
+        return options
+
     def stream(self, gen: Generation) -> Iterator[str]:
         llm = self.load()
-        max_tokens = gen.max_tokens or self.default_max_tokens
         if not self._lock.acquire(gen.cancelled):
             gen.finish_reason = "cancelled"
             return
+        draining = False
         try:
-            messages, gen.prompt_tokens = self._fit(llm, gen.messages, min(max_tokens, self.n_ctx // 2))
-            max_tokens = min(max_tokens, self.n_ctx - gen.prompt_tokens)
-            kwargs: dict[str, Any] = {"max_tokens": max_tokens}
-            if gen.temperature is not None:
-                kwargs["temperature"] = gen.temperature
-            if gen.top_p is not None:
-                kwargs["top_p"] = gen.top_p
+            budget = gen.max_tokens or self.reply_tokens
+            messages, gen.prompt_tokens = self._fit(llm, gen.messages, min(budget, self.n_ctx // 2))
+            room = self.n_ctx - gen.prompt_tokens
+            max_tokens = min(gen.max_tokens or room, room)
+            guard = RepeatGuard()
             try:
-                chunks = llm.create_chat_completion(messages=messages, stream=True, **kwargs)
+                chunks = llm.create_chat_completion(messages=messages, stream=True, max_tokens=max_tokens,
+                                                    **self.options(gen))
+            except (ValueError, RuntimeError) as exc:
+                raise EngineError(f"llama.cpp: {exc}") from exc
+            try:
                 for chunk in chunks:
                     choice = chunk["choices"][0]
+                    if choice.get("finish_reason"):
+                        gen.finish_reason = "length" if choice["finish_reason"] == "length" else "stop"
+                        # What follows is llama.cpp saving the prompt state to its cache: let the
+                        # reply end now and do that with the lock still held, in the background.
+                        draining = True
+                        threading.Thread(target=self._drain, args=(chunks,), daemon=True).start()
+                        return
                     text = choice["delta"].get("content")
                     if text:
                         gen.completion_tokens += 1
                         yield text
-                    if choice.get("finish_reason"):
-                        gen.finish_reason = "length" if choice["finish_reason"] == "length" else "stop"
+                        if guard.feed(text):
+                            log.info("reply ended by the loop guard: %s", guard.reason)
+                            self.loop_stops += 1
+                            return
+                        if gen.max_tokens is None and gen.completion_tokens >= self.reply_tokens \
+                                and text.rstrip().endswith((".", "!", "?", "…")):
+                            return  # long enough, and at a sentence end
                     if gen.cancelled.is_set():
                         gen.finish_reason = "cancelled"
-                        chunks.close()
                         return
             except (ValueError, RuntimeError) as exc:
                 raise EngineError(f"llama.cpp: {exc}") from exc
+            finally:
+                if not draining:
+                    chunks.close()  # before the lock goes: llama.cpp must not run outside it
+        finally:
+            if not draining:
+                self._lock.release()
+
+    def _drain(self, chunks: Iterator[Any]) -> None:
+        try:
+            for _ in chunks:
+                pass
+        except Exception:  # noqa: BLE001 - only a cache save was left; the reply is complete
+            log.exception("llama.cpp failed after the reply ended")
         finally:
             self._lock.release()

@@ -46,7 +46,7 @@ class ScriptedEngine(Engine):
     (drop the connection after N pieces), ``tool`` / ``tool=NAME`` (call a tool: the first one
     the request offers, else ``get_weather``), ``status=429 retry=0.1`` (refuse the request),
     ``echo`` (reply with the prompt itself: each message as ``role: content``), ``params``
-    (reply with the model, temperature and token limit the request carried).
+    (reply with the model, temperature, token limit and any other sampling options the request carried).
     """
 
     name: ClassVar[str] = "scripted"
@@ -59,6 +59,10 @@ class ScriptedEngine(Engine):
         turns = sum(1 for m in gen.messages if m["role"] == "user")
         if "params" in directives:  # show the sampling settings the request carried
             words = f"model={gen.model} temperature={gen.temperature} max_tokens={gen.max_tokens}".split()
+            words += [f"{name}={'|'.join(value) if isinstance(value, list) else value}" for name, value in (
+                ("top_p", gen.top_p), ("stop", gen.stop), ("seed", gen.seed),
+                ("presence_penalty", gen.presence_penalty), ("frequency_penalty", gen.frequency_penalty))
+                if value not in (None, [])]
         elif "echo" in directives:  # show the whole prompt, as the model received it
             words = " | ".join(f"{m['role']}: {parse_directives(m['content'])[1]}" for m in gen.messages).split()
         else:
