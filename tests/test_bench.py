@@ -32,3 +32,17 @@ def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert len(targets) == 9
     for target in targets:
         assert target in proc.stdout
+
+
+def test_quick_quality_benchmark_meets_its_count_targets(tmp_path: Path) -> None:
+    """The real model against llama.cpp's own server on our questions: it exits 1 if a count or
+    ratio target fails (looping replies, replies that end on their own, length, language)."""
+    proc = subprocess.run([sys.executable, "-W", "ignore", "bench/quality.py", "--quick", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads((tmp_path / "quality.json").read_text())
+    assert results["summary"]["agora"]["replies"] == results["summary"]["llama_cpp.server"]["replies"] == 11
+    assert all(reply["text"].strip() for reply in results["replies"]["agora"])
+    for target in results["targets"]:
+        assert target["target"] in proc.stdout
