@@ -144,9 +144,20 @@ def test_french_and_phone_width(browser: Browser, agora: RunningApp) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
     page = context.new_page()
     page.goto(agora.url)
+    socrates = PERSONAS["socrates"].shown_in("fr")
     expect(page.get_by_text("Posez une question à un grand philosophe")).to_be_visible()
-    expect(page.locator(BOT).first).to_contain_text(PERSONAS["socrates"].greeting)
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= 400  # no sideways scrolling
+    expect(page.locator(BOT).first).to_contain_text(socrates.greeting)
+    expect(page.locator("#agora-badge")).to_contain_text("Répond : assistants API")
+    expect(page.locator("#agora-examples")).to_contain_text(socrates.examples[0])
+    expect(page.locator("#agora-card")).to_contain_text(socrates.tagline)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    for part in ("#agora-card", "#agora-card .agora-tagline", "#agora-badge", "#agora-examples"):
+        box = page.locator(part).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (part, box)
+    page.screenshot(path=str(DOCS / "phone-fr.png"))
+    choose(page, PERSONAS["kant"].label)
+    expect(page.locator(BOT).first).to_contain_text(PERSONAS["kant"].shown_in("fr").greeting)
+    expect(page.locator("#agora-examples")).to_contain_text(PERSONAS["kant"].shown_in("fr").examples[1])
     ask(page, "Bonjour [[pieces=5]]")
     expect(page.locator(BOT).last).to_contain_text("You asked: Bonjour")
     ask(page, "Racontez tout [[pieces=400]]")

@@ -61,6 +61,12 @@ class Backend:
         return f"{self.api} API · {self.default_model} · {self.where}"
 
     @property
+    def tiny_model(self) -> str | None:
+        """The model's name if replies come from the tiny default (SmolLM2-135M), else None."""
+        engine = self.engine
+        return engine.model_id if isinstance(engine, LlamaEngine) and engine.tiny else None
+
+    @property
     def local_model(self) -> bool:
         """Replies come from the one local llama.cpp model (served one at a time)."""
         return isinstance(self.engine, LlamaEngine)

@@ -32,7 +32,7 @@ from ..personas import (
 from .guardrails import RateLimiter, clean
 from .pacing import UpdatePacer
 from .session import Session, browser_secret
-from .strings import I18N, language_of, shown, t
+from .strings import I18N, language_of, say, shown, t
 from .transcript import transcript_markdown
 from .view import avatar_file, card, greeting, serve_avatars
 
@@ -81,7 +81,7 @@ class AgoraPage(gr.Blocks):
     def _render_header(self, first: Persona) -> None:
         gr.Markdown("# 🏛️ Agora")
         gr.Markdown(t("subtitle"))
-        self.badge = gr.Markdown(f"Answering: {self.backend.badge()}", elem_id="agora-badge")
+        self.badge = gr.Markdown(self.about_backend("en"), elem_id="agora-badge")
         self.status = gr.Markdown("", elem_id="agora-status")
         with gr.Row(elem_id="agora-top", equal_height=False):
             self.persona_menu = gr.Dropdown(
@@ -141,10 +141,18 @@ class AgoraPage(gr.Blocks):
                               api_visibility="private")
         chat.chatbot.change(self.remember, [chat.chatbot, self.persona_menu, self.session, self.saved], [self.saved],
                             trigger_mode="always_last", queue=False, show_progress="hidden", api_visibility="private")
-        self.load(self.restore, [self.saved, self.session], [*shown_outputs, self.persona_menu], api_visibility="private")
+        self.load(self.restore, [self.saved, self.session], [*shown_outputs, self.persona_menu, self.badge],
+                  api_visibility="private")
         self.load(self.warm_up, None, [self.status], api_visibility="private")
 
     # ------------------------------------------------------------------ the chat
+
+    def about_backend(self, lang: str) -> str:
+        """Who answers, in the page's language — and, for the tiny offline model, how to get better answers."""
+        about = say("answering", lang, badge=self.backend.badge())
+        if (tiny := self.backend.tiny_model) is not None:
+            about += "  \n" + say("tiny", lang, model=tiny)
+        return about
 
     def persona_of(self, persona_id: str, session: Session) -> Persona:
         if persona_id == CUSTOM_ID:
@@ -203,15 +211,17 @@ class AgoraPage(gr.Blocks):
 
     # ------------------------------------------------------------------ personas
 
-    def show(self, persona: Persona, session: Session, history: Messages | None = None) -> tuple[Any, ...]:
-        """Everything on the page that depends on the chosen persona."""
+    def show(self, persona: Persona, session: Session, history: Messages | None = None,
+             lang: str = "en") -> tuple[Any, ...]:
+        """Everything on the page that depends on the chosen persona, in the page's language."""
+        persona = persona.shown_in(lang)
         messages = history or greeting(persona)
         return (gr.Chatbot(value=messages, avatar_images=(None, avatar_file(persona))),  # type: ignore[arg-type]
                 messages, session, card(persona), gr.Dataset(samples=[[q] for q in persona.examples]))
 
-    def switch(self, persona_id: str, session: Session) -> tuple[Any, ...]:
+    def switch(self, persona_id: str, session: Session, request: gr.Request) -> tuple[Any, ...]:
         session.conversation = Conversation(persona_id=persona_id)  # a fresh thread for the new persona
-        return self.show(self.persona_of(persona_id, session), session)
+        return self.show(self.persona_of(persona_id, session), session, lang=language_of(request))
 
     def use_custom(self, name: str, instructions: str, greeting_text: str, examples_text: str,
                    session: Session) -> tuple[Any, ...]:
@@ -251,9 +261,10 @@ class AgoraPage(gr.Blocks):
             saved["custom_persona"] = session.custom.model_dump()
         return saved
 
-    def restore(self, saved: dict[str, Any] | None, session: Session) -> tuple[Any, ...]:
-        """What the browser kept (a hint: every field is checked), shown again."""
-        saved = saved or {}
+    def restore(self, saved: dict[str, Any] | None, session: Session, request: gr.Request) -> tuple[Any, ...]:
+        """What the browser kept (a hint: every field is checked), shown again in the page's language."""
+        lang, saved = language_of(request), saved or {}
+        about = self.about_backend(lang)
         if isinstance(saved.get("custom_persona"), dict):
             with contextlib.suppress(ValueError):
                 session.custom = Persona.model_validate(saved["custom_persona"])
@@ -261,9 +272,12 @@ class AgoraPage(gr.Blocks):
         entry = saved.get(current) if isinstance(current, str) else None
         if not isinstance(entry, dict) or not isinstance(entry.get("history"), list) or (
                 current not in self.by_id and not (current == CUSTOM_ID and session.custom)):
-            return (gr.skip(),) * 6
+            if lang == "en":
+                return (*(gr.skip(),) * 6, about)
+            return (*self.show(self.personas[0], session, lang=lang), gr.skip(), about)
         session.conversation = Conversation.restore(entry.get("conversation"), current)
-        return (*self.show(self.persona_of(current, session), session, entry["history"]), gr.Dropdown(value=current))
+        return (*self.show(self.persona_of(current, session), session, entry["history"], lang),
+                gr.Dropdown(value=current), about)
 
     def warm_up(self) -> Iterator[str]:
         """Start the backend when the first page opens, and say so while the local model loads."""

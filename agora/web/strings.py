@@ -63,6 +63,9 @@ NOTICES: dict[str, dict[str, str]] = {
                     "Nothing was sent — please shorten it.",
         "too_many": "Too many messages; please wait {wait} s before asking again.",
         "stopped": "*Stopped.*",
+        "answering": "Answering: {badge}",
+        "tiny": "These answers come from a tiny offline model ({model}), so expect odd ones. For better answers, "
+                "set AGORA_GGUF to a larger model (see the README) or OPENAI_API_KEY.",
     },
     "fr": {
         "tool": "Le philosophe a voulu utiliser un outil, ce qu'Agora ne propose pas ; la réponse a été annulée.",
@@ -85,6 +88,10 @@ NOTICES: dict[str, dict[str, str]] = {
                     "Rien n'a été envoyé — raccourcissez-le.",
         "too_many": "Trop de messages ; attendez {wait} s avant de poser une autre question.",
         "stopped": "*Arrêté.*",
+        "answering": "Répond : {badge}",
+        "tiny": "Ces réponses viennent d'un tout petit modèle hors ligne ({model}) : attendez-vous à des bizarreries. "
+                "Pour de meilleures réponses, réglez AGORA_GGUF sur un modèle plus grand (voir le README) "
+                "ou OPENAI_API_KEY.",
     },
 }
 

@@ -54,5 +54,10 @@ CSS = """
 .agora-dates {font-weight:400; opacity:.7; font-size:.9rem}
 .agora-tagline {font-style:italic; opacity:.85}
 #agora-badge, #agora-status {font-size:.8rem; opacity:.75}
-@media (max-width: 640px) { .agora-avatar {font-size:1.8rem} #agora-top {flex-wrap:wrap} }
+.agora-card > div {min-width:0; overflow-wrap:anywhere}
+@media (max-width: 640px) {
+  .agora-avatar {font-size:1.8rem}
+  #agora-top {flex-wrap:wrap !important}
+  #agora-top > * {flex:1 1 100% !important; min-width:0 !important; width:100%}
+}
 """
