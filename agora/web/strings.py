@@ -64,6 +64,7 @@ NOTICES: dict[str, dict[str, str]] = {
         "too_many": "Too many messages; please wait {wait} s before asking again.",
         "stopped": "*Stopped.*",
         "answering": "Answering: {badge}",
+        "downloading": "⏳ Downloading the model {name} into the Hugging Face cache: {done:,} of {total:,} MB…",
         "tiny": "These answers come from a tiny offline model ({model}), so expect odd ones. For better answers, "
                 "set AGORA_GGUF to a larger model (see the README) or OPENAI_API_KEY.",
     },
@@ -89,6 +90,7 @@ NOTICES: dict[str, dict[str, str]] = {
         "too_many": "Trop de messages ; attendez {wait} s avant de poser une autre question.",
         "stopped": "*Arrêté.*",
         "answering": "Répond : {badge}",
+        "downloading": "⏳ Téléchargement du modèle {name} dans le cache Hugging Face : {done:,} sur {total:,} Mo…",
         "tiny": "Ces réponses viennent d'un tout petit modèle hors ligne ({model}) : attendez-vous à des bizarreries. "
                 "Pour de meilleures réponses, réglez AGORA_GGUF sur un modèle plus grand (voir le README) "
                 "ou OPENAI_API_KEY.",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .base import Engine, EngineError, Generation
+from .hub import resolve_gguf
 from .loopguard import DryPenalty, RepeatGuard
 
 log = logging.getLogger(__name__)
@@ -111,9 +112,11 @@ class LlamaEngine(Engine):
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 2048,
                  n_threads: int | None = None, reply_tokens: int = 384, sampling: Sampling = Sampling(),
                  cache_mb: int = 256) -> None:
-        self.model_path = Path(model_path) if model_path else smollm2_path()
-        self.model_id = SMOLLM2_MODEL_ID if model_path is None else self.model_path.stem
+        self.model = str(model_path) if model_path else None  # a path, or a Hub reference resolved on load
+        self.model_path = smollm2_path() if self.model is None else Path(self.model)  # a Hub file: set on load
+        self.model_id = SMOLLM2_MODEL_ID if self.model is None else Path(self.model.rpartition(":")[2]).stem
         self.tiny = model_path is None  # the 135M default: the page says better answers are one setting away
+        self.download: tuple[int, int] | None = None  # bytes fetched and total, while a Hub file downloads
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
         self.reply_tokens = reply_tokens
@@ -132,8 +135,14 @@ class LlamaEngine(Engine):
         """Load the model once (lazily); later calls return the same object."""
         with self._load_lock:
             if self._llm is None:
-                from llama_cpp import Llama, LlamaRAMCache  # heavy import, only when the model is used
+                from llama_cpp import (  # heavy import, only when the model is used
+                    Llama,
+                    LlamaRAMCache,
+                )
 
+                if self.model is not None:
+                    self.model_path = resolve_gguf(self.model, self._downloading)
+                    self.download = None
                 started = time.perf_counter()
                 llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
                             verbose=False)
@@ -142,6 +151,9 @@ class LlamaEngine(Engine):
                 self._llm = llm
                 log.info("loaded %s in %.1fs", self.model_path.name, time.perf_counter() - started)
             return self._llm
+
+    def _downloading(self, done: int, total: int) -> None:
+        self.download = (done, total)
 
     def _fit(self, llm: Any, messages: list[dict[str, str]], budget: int) -> tuple[list[dict[str, str]], int]:
         """Drop the oldest non-system turns until the prompt leaves room for the reply."""
