@@ -21,6 +21,7 @@ from ..client import Backend, make_flow
 from ..client.conversation import Conversation, Ending, Exchange
 from ..client.endings import ending_for
 from ..config import Settings
+from ..language import detect
 from ..personas import (
     CUSTOM_ID,
     Persona,
@@ -283,6 +284,7 @@ class AgoraPage(gr.Blocks):
 
     def warm_up(self, request: gr.Request) -> Iterator[Any]:
         """Start the backend when the first page opens; say so while the local model is fetched and loads."""
+        detect("")  # load the language model now, not on the first question (~0.5 s, once)
         engine = self.backend.engine
         if not self.backend.local_model or engine.loaded:  # type: ignore[union-attr]
             yield ""
