@@ -76,6 +76,7 @@ class RepeatGuard:
     _text: str = ""
     _sentences: set[tuple[str, ...]] = field(default_factory=set)
     _done: int = 0  # characters of _text already split into finished sentences
+    _scanned: int = 0  # characters of _text already split into finished words
     _grams: Counter[tuple[str, ...]] = field(default_factory=Counter)
     _words: list[str] = field(default_factory=list)
     reason: str = ""
@@ -86,11 +87,12 @@ class RepeatGuard:
         return self._new_words() or self._new_sentences()
 
     def _new_words(self) -> bool:
-        found = words(self._text)
-        if self._text[-1:].isalnum():
-            found = found[:-1]  # the last word may still grow
-        for word in found[len(self._words):]:
-            self._words.append(word)
+        """Count the runs of words completed since the last piece (only the new text is read)."""
+        for match in _WORD.finditer(self._text, self._scanned):
+            if match.end() == len(self._text):
+                break  # the last word may still grow
+            self._scanned = match.end()
+            self._words.append(match.group().lower())
             gram = tuple(self._words[-self.ngram:])
             if len(gram) == self.ngram:
                 self._grams[gram] += 1
