@@ -15,6 +15,7 @@ import gradio as gr
 
 from agora.config import SettingsError
 from agora.personas import PersonaError
+from agora.server.store import StoreError
 from agora.web.launch import launch_options, serve
 from agora.web.page import AgoraPage
 
@@ -32,7 +33,10 @@ def build() -> AgoraPage:
 def main(page: AgoraPage) -> None:
     """Start the backend at once, serve the page, and wait."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    page.backend.start()
+    try:
+        page.backend.start()
+    except StoreError as exc:
+        sys.exit(f"agora: {exc}")
     serve(page, **launch_options())
     page.block_thread()
 

@@ -9,11 +9,9 @@ import argparse
 import logging
 import sys
 
-import uvicorn
-
-from .app import create_app, listening_socket
+from .app import Uvicorn, create_app, listening_socket
 from .engines import ENGINES, EngineError, LlamaEngine, build_engine
-from .store import open_store
+from .store import StoreError, open_store
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,11 +38,14 @@ def main(argv: list[str] | None = None) -> None:
             engine.load()  # a Hub reference is fetched (or found in the cache) here
         except EngineError as exc:
             sys.exit(f"agora.server: {exc}")
-    app = create_app(engine, api_key=args.api_key, store=open_store(args.db or None))
+    try:
+        store = open_store(args.db or None)
+    except StoreError as exc:
+        sys.exit(f"agora.server: {exc}")
+    app = create_app(engine, api_key=args.api_key, store=store)
     print(f"Agora embedded server: http://{args.host}:{args.port}/v1  engine={engine.name} model={engine.model_id}"
           f"  auth={'on' if args.api_key else 'off'}", flush=True)
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
-    uvicorn.Server(config).run(sockets=[listening_socket(args.host, args.port)])
+    Uvicorn(app).run(sockets=[listening_socket(args.host, args.port)])
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@ import uvicorn
 from fastapi import Depends, FastAPI, Request
 
 from .assistants import AssistantsAPI, model_list
+from .base import REQUEST_SECONDS, Work
 from .chat import ChatAPI
 from .engines import Engine
 from .errors import OpenAIError, install_error_handlers
+from .limits import BODY_SECONDS, MAX_BODY, RequestLimits
 from .responses import ResponsesAPI
 from .runs import LIFETIME, RunExecutor, recover
 from .store import MemoryStore, Store
@@ -40,29 +42,37 @@ def _auth(api_key: str | None) -> Any:
 
 
 def create_app(engine: Engine, *, store: Store | None = None, api_key: str | None = None,
-               run_lifetime: float = LIFETIME) -> FastAPI:
+               run_lifetime: float = LIFETIME, request_seconds: float = REQUEST_SECONDS,
+               max_body: int = MAX_BODY, body_seconds: float = BODY_SECONDS) -> FastAPI:
     """A FastAPI app speaking OpenAI's APIs on top of ``engine``; all state lives in it.
 
-    ``run_lifetime``: seconds from a run's creation to its ``expires_at`` (OpenAI's: 10 minutes).
+    ``run_lifetime``: seconds from a run's creation to its ``expires_at`` (OpenAI's: 10 minutes);
+    ``request_seconds``: the longest a Chat or Responses reply may take; ``max_body`` (bytes) and
+    ``body_seconds``: the largest request body, and the time it may take to arrive.
     """
     store = store or MemoryStore()
     if (ended := recover(store)):
         log.warning("ended %d run(s) left in progress by a previous server", ended)
+    # No /docs and no /openapi.json: the key check covers the API's routes, and those pages are not needed.
     app = FastAPI(title="Agora embedded OpenAI-compatible server", dependencies=[Depends(_auth(api_key))],
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(RequestLimits, max_body=max_body, body_seconds=body_seconds)
     install_error_handlers(app)
-    executor = RunExecutor(store, engine, run_lifetime)
-    for api in (AssistantsAPI(store, engine, executor), ResponsesAPI(store, engine), ChatAPI(store, engine)):
+    executor, work = RunExecutor(store, engine, run_lifetime), Work(request_seconds)
+    for api in (AssistantsAPI(store, engine, executor, work), ResponsesAPI(store, engine, work),
+                ChatAPI(store, engine, work)):
         app.include_router(api.router)
-    app.state.engine, app.state.store, app.state.executor = engine, store, executor
+    app.state.engine, app.state.store, app.state.executor, app.state.work = engine, store, executor, work
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
         return model_list([engine.model_id])
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
-        return {"status": "ok", "engine": engine.name, "model": engine.model_id, "active_runs": executor.busy()}
+    async def health() -> dict[str, Any]:
+        """Answered on the event loop itself, so no number of busy request threads can hold it up."""
+        return {"status": "ok", "engine": engine.name, "model": engine.model_id, "active_runs": executor.busy(),
+                "active_requests": work.count}
 
     return app
 
@@ -80,6 +90,32 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class Uvicorn(uvicorn.Server):
+    """uvicorn serving :func:`create_app`: asked to stop (SIGTERM, Ctrl-C, :meth:`stop`), it ends
+    the runs in progress first, so their streams close and their records say why, then stops
+    within ``timeout_graceful_shutdown``."""
+
+    def __init__(self, app: FastAPI, **options: Any) -> None:
+        super().__init__(uvicorn.Config(app, log_level="warning", lifespan="off", ws="none",
+                                        timeout_graceful_shutdown=2, **options))
+        self.executor: RunExecutor = app.state.executor
+        self._ending = False
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self._ending:  # a second signal: stop now
+            return super().handle_exit(sig, frame)
+        self._ending = True
+        threading.Thread(target=self._end_runs_then_exit, args=(sig, frame), name="agora-shutdown",
+                         daemon=True).start()
+
+    def _end_runs_then_exit(self, sig: int, frame: Any) -> None:
+        try:
+            if (ended := self.executor.shutdown()):
+                log.warning("ended %d run(s) on shutdown", ended)
+        finally:
+            super().handle_exit(sig, frame)
+
+
 class EmbeddedServer:
     """Runs :func:`create_app` with uvicorn on a loopback port, in a background thread."""
 
@@ -87,7 +123,7 @@ class EmbeddedServer:
         self.engine = engine
         self.app = create_app(engine, **app_options)
         self._host, self._port = host, port
-        self._server: uvicorn.Server | None = None
+        self._server: Uvicorn | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
 
@@ -95,9 +131,7 @@ class EmbeddedServer:
         """Start serving; returns the base URL to give the openai SDK (``http://host:port/v1``)."""
         sock = listening_socket(self._host, self._port)
         port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", ws="none",
-                                timeout_graceful_shutdown=1)
-        self._server = uvicorn.Server(config)
+        self._server = Uvicorn(self.app)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name="agora-server", daemon=True)
         self._thread.start()
@@ -111,6 +145,7 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
+            self._server.executor.shutdown()
             self._server.should_exit = True
             self._thread.join(5)
             if self._thread.is_alive():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -10,7 +11,7 @@ from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.run import TruncationStrategy
 from openai.types.beta.threads.runs import RunStep
 
-from .base import API, ListOrder, page
+from .base import API, ListOrder, Work, page
 from .engines import Engine
 from .errors import bad_request
 from .models import (
@@ -30,9 +31,12 @@ from .store import Store, new_id, now
 
 
 class AssistantsAPI(API):
-    def __init__(self, store: Store, engine: Engine, executor: RunExecutor) -> None:
-        super().__init__(store, engine)
+    def __init__(self, store: Store, engine: Engine, executor: RunExecutor, work: Work | None = None) -> None:
+        super().__init__(store, engine, work)
         self.executor = executor
+        # Checking that a thread has no active run and then writing to it is one step: requests
+        # arrive on many threads at once, and a thread must never get two runs.
+        self._writing = threading.Lock()
         r = self.router
         r.post("/assistants")(self.create_assistant)
         r.get("/assistants")(self.list_assistants)
@@ -131,9 +135,10 @@ class AssistantsAPI(API):
 
     def create_message(self, thread_id: str, body: MessageIn) -> Message:
         self.find("thread", thread_id, Thread)
-        if (run := self.active_run(thread_id)) is not None:
-            raise bad_request(f"Can't add messages to {thread_id} while a run {run.id} is active.")
-        return self._add_message(thread_id, body)
+        with self._writing:
+            if (run := self.active_run(thread_id)) is not None:
+                raise bad_request(f"Can't add messages to {thread_id} while a run {run.id} is active.")
+            return self._add_message(thread_id, body)
 
     def list_messages(self, thread_id: str, limit: int = 20, order: ListOrder = "desc",
                       after: str | None = None, before: str | None = None,
@@ -151,6 +156,7 @@ class AssistantsAPI(API):
     # ------------------------------------------------------------------ runs
 
     def _start(self, thread: Thread, body: RunOptions, extra_instructions: str | None = None) -> Run | StreamingResponse:
+        """Store a new run on ``thread`` and start it (called holding ``_writing``)."""
         asst = self.find("assistant", body.assistant_id, Assistant)
         last = self.store.latest("message", thread.id, Message)  # the question that starts the run
         self.engine.preflight([{"role": last.role, "content": message_text(last)}] if last else [])
@@ -178,16 +184,18 @@ class AssistantsAPI(API):
         thread = self.find("thread", thread_id, Thread)
         self.find("assistant", body.assistant_id, Assistant)
         sdk_tools(body.tools)  # refuse what is not offered before anything is written
-        if (active := self.active_run(thread_id)) is not None:
-            raise bad_request(f"Thread {thread_id} already has an active run {active.id}.")
-        for msg in body.additional_messages or []:
-            self._add_message(thread_id, msg)
-        return self._start(thread, body, body.additional_instructions)
+        with self._writing:
+            if (active := self.active_run(thread_id)) is not None:
+                raise bad_request(f"Thread {thread_id} already has an active run {active.id}.")
+            for msg in body.additional_messages or []:
+                self._add_message(thread_id, msg)
+            return self._start(thread, body, body.additional_instructions)
 
     def create_thread_and_run(self, body: ThreadAndRunIn) -> Any:
         self.find("assistant", body.assistant_id, Assistant)
         sdk_tools(body.tools)
-        return self._start(self._new_thread(body.thread or ThreadIn()), body)
+        with self._writing:
+            return self._start(self._new_thread(body.thread or ThreadIn()), body)
 
     def list_runs(self, thread_id: str, limit: int = 20, order: ListOrder = "desc",
                   after: str | None = None, before: str | None = None) -> dict[str, Any]:
@@ -207,7 +215,10 @@ class AssistantsAPI(API):
         return run if run.status not in ACTIVE else run.model_copy(update={"status": "cancelling"})
 
     def submit_tool_outputs(self, thread_id: str, run_id: str, body: ToolOutputsIn) -> Any:
-        run = self._run(thread_id, run_id)
+        with self._writing:  # two submissions must not both resume the run
+            return self._submit(self._run(thread_id, run_id), body)
+
+    def _submit(self, run: Run, body: ToolOutputsIn) -> Any:
         if run.status != "requires_action" or run.required_action is None:
             raise bad_request(f'Runs in status "{run.status}" do not accept tool outputs.')
         expected = sorted(call.id for call in run.required_action.submit_tool_outputs.tool_calls)

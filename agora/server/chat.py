@@ -6,13 +6,14 @@ import threading
 import time
 from typing import Any
 
+from fastapi import Request
 from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
 from openai.types.chat.chat_completion import Choice
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 from openai.types.chat.chat_completion_chunk import ChoiceDelta
 
-from .base import API, unoffered_tools
+from .base import API, Work, unoffered_tools
 from .engines import Engine, Generation
 from .errors import OpenAIError
 from .models import ChatIn
@@ -30,11 +31,11 @@ def finish_reason(gen: Generation) -> Any:
 
 
 class ChatAPI(API):
-    def __init__(self, store: Store, engine: Engine) -> None:
-        super().__init__(store, engine)
+    def __init__(self, store: Store, engine: Engine, work: Work | None = None) -> None:
+        super().__init__(store, engine, work)
         self.router.post("/chat/completions")(self.create)
 
-    def create(self, body: ChatIn) -> Any:
+    async def create(self, body: ChatIn, request: Request) -> Any:
         messages = [{"role": "system" if m.role == "developer" else m.role, "content": m.text(f"messages[{i}]")}
                     for i, m in enumerate(body.messages)]
         self.engine.preflight(messages)
@@ -46,8 +47,11 @@ class ChatAPI(API):
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return threaded_stream(lambda channel, cancel: self._stream(body.model, cid, created, gen, include_usage,
-                                                                        channel, cancel))
-        text, error = self.generate(gen)
+                                                                        channel, cancel),
+                                   self.work.deadline(), self.work.track)
+        text, error = await self.generate(gen, request)
+        if (late := self.timed_out(gen)) is not None:
+            raise OpenAIError(504, f"The request timed out: {late}.", type="server_error", code="timeout")
         if error is not None:
             raise OpenAIError(500, f"The engine failed: {error}", type="server_error")
         return ChatCompletion(
@@ -75,7 +79,10 @@ class ChatAPI(API):
         except Exception as exc:  # noqa: BLE001 - mid-stream failure: an error frame, as OpenAI sends
             channel.event(None, error_frame(f"The engine failed: {exc}"))
             return
-        if cancel.is_set():
+        if (late := self.timed_out(gen)) is not None:
+            channel.event(None, error_frame(f"The request timed out: {late}."))
+            return
+        if cancel.is_set():  # the client has gone
             return
         chunk(ChoiceDelta(), finish_reason(gen))
         if include_usage:

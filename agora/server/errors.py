@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class OpenAIError(Exception):
@@ -82,6 +85,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         err = _validation_error(exc)
         return JSONResponse(err.body(), status_code=err.status)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        """A request that broke something here still gets OpenAI's error shape (and the log its traceback)."""
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        err = OpenAIError(500, "The server had an error while processing your request. Sorry about that!",
+                          type="server_error")
+        return JSONResponse(err.body(), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -28,7 +28,7 @@ def content_text(content: Content | None, where: str, part_types: tuple[str, ...
         return content or ""
     parts = []
     for i, part in enumerate(content):
-        if part.get("type") not in part_types or not isinstance(part.get("text"), str):
+        if not isinstance(part, dict) or part.get("type") not in part_types or not isinstance(part.get("text"), str):
             raise bad_request("Only text content parts are supported by this server.", f"{where}[{i}]")
         parts.append(part["text"])
     return "".join(parts)

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from openai.types.conversations import Conversation, ConversationDeletedResource
 from openai.types.conversations import Message as ConvMessage
 from openai.types.responses import (
@@ -40,7 +42,7 @@ from openai.types.responses.response_usage import (
 from openai.types.shared.response_format_text import ResponseFormatText
 from pydantic import BaseModel
 
-from .base import API, ListOrder, page, unoffered_tools
+from .base import API, ListOrder, Work, page, unoffered_tools
 from .engines import Engine, Generation
 from .errors import bad_request
 from .models import ConversationIn, ItemsIn, ResponseIn, content_text
@@ -84,8 +86,8 @@ def conv_item_text(item: ConvMessage) -> str:
 
 
 class ResponsesAPI(API):
-    def __init__(self, store: Store, engine: Engine) -> None:
-        super().__init__(store, engine)
+    def __init__(self, store: Store, engine: Engine, work: Work | None = None) -> None:
+        super().__init__(store, engine, work)
         r = self.router
         r.post("/conversations")(self.create_conversation)
         r.get("/conversations/{conversation_id}")(self.get_conversation)
@@ -150,7 +152,16 @@ class ResponsesAPI(API):
             return list(ctx.messages), None
         return [], None
 
-    def create_response(self, body: ResponseIn) -> Any:
+    async def create_response(self, body: ResponseIn, request: Request) -> Any:
+        gen, finish, start = await run_in_threadpool(self._prepare, body)
+        if body.stream:
+            return threaded_stream(start, self.work.deadline(), self.work.track)
+        text, error = await self.generate(gen, request)
+        return await run_in_threadpool(finish, text, error, gen.cancelled.is_set() and error is None)
+
+    def _prepare(self, body: ResponseIn) -> tuple[Generation, Callable[..., Response],
+                                                   Callable[[Channel, threading.Event], None]]:
+        """The generation a request asks for, how to finish its response, and how to stream it."""
         history, conversation_id = self._history(body)
         raw = [{"role": "user", "content": body.input}] if isinstance(body.input, str) else body.input
         new_items = [item_text(item, f"input[{i}]") for i, item in enumerate(raw)]
@@ -190,9 +201,7 @@ class ResponsesAPI(API):
             self._remember(final, context, text, new_items, conversation_id, body.store)
             return final
 
-        if not body.stream:
-            return finish(*self.generate(gen))
-        return threaded_stream(lambda channel, cancel: self._stream(base, msg_id, gen, finish, channel, cancel))
+        return gen, finish, lambda channel, cancel: self._stream(base, msg_id, gen, finish, channel, cancel)
 
     def _remember(self, final: Response, context: ChatMessages, text: str, new_items: list[tuple[str, str]],
                   conversation_id: str | None, store: bool | None) -> None:
@@ -231,7 +240,8 @@ class ResponsesAPI(API):
             raise
         except Exception as exc:  # noqa: BLE001 - reported as response.failed
             error = str(exc) or type(exc).__name__
-        if cancel.is_set():  # the client has gone: keep what was said, send nothing
+        error = error or self.timed_out(gen)
+        if cancel.is_set() and error is None:  # the client has gone: keep what was said, send nothing
             finish(text, error, cancelled=True)
             return
         final = finish(text, error)

@@ -47,7 +47,7 @@ from openai.types.beta.threads.runs.run_step import LastError as StepError
 from openai.types.beta.threads.runs.run_step import Usage as StepUsage
 from pydantic import BaseModel
 
-from .engines import Engine, Generation, ToolCall
+from .engines import Deadline, Engine, Generation, ToolCall
 from .sse import message_delta
 from .store import Store, new_id, now
 
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 LIFETIME = 600.0  # seconds from creation to expires_at, as OpenAI's runs had
+SAVE_EVERY = 0.5  # seconds between saves of a growing message: a crash loses at most this much
+STOPPED = "The server stopped while this run was in progress."
 
 
 class RunListener(Protocol):
@@ -63,32 +65,6 @@ class RunListener(Protocol):
     def event(self, name: str | None, data: BaseModel | str) -> None: ...
     def abort(self) -> None: ...
     def close(self) -> None: ...
-
-
-class Deadline(threading.Event):
-    """A cancel flag that also counts as set once the run's deadline (monotonic) has passed.
-
-    Engines already stop when their generation's flag is set, so expiry needs no code of theirs.
-    """
-
-    def __init__(self, at: float) -> None:
-        super().__init__()
-        self.at = at
-
-    @property
-    def expired(self) -> bool:
-        return time.monotonic() >= self.at
-
-    @property
-    def requested(self) -> bool:
-        return super().is_set()
-
-    def is_set(self) -> bool:
-        return self.requested or self.expired
-
-    def wait(self, timeout: float | None = None) -> bool:
-        remaining = max(0.0, self.at - time.monotonic())
-        return super().wait(remaining if timeout is None else min(timeout, remaining)) or self.expired
 
 
 @dataclass
@@ -123,6 +99,7 @@ class RunExecutor:
         self._handles: dict[str, RunHandle] = {}
         self._deadlines: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._stopping = False
 
     def new_run_times(self) -> tuple[int, int]:
         """``created_at`` and ``expires_at`` for a run created now."""
@@ -168,6 +145,19 @@ class RunExecutor:
         with self._lock:
             return len(self._handles)
 
+    def shutdown(self, wait: float = 3.0) -> int:
+        """The server is stopping: end every run now, as the crash recovery would on the next start
+        (failed, their messages incomplete with the text so far).  Returns how many were ended."""
+        with self._lock:
+            self._stopping = True
+            handles = list(self._handles.values())
+        for handle in handles:
+            handle.cancel.set()
+        deadline = time.monotonic() + wait
+        for handle in handles:
+            handle.done.wait(max(0.0, deadline - time.monotonic()))
+        return len(handles) + recover(self.store)
+
     # ------------------------------------------------------------------ the run itself
 
     def _save(self, run: Run) -> Run:
@@ -183,6 +173,8 @@ class RunExecutor:
             handle.emit("thread.run.queued", run)
             if resumed is not None:
                 handle.emit("thread.run.step.completed", resumed)
+            if self._stopping:
+                return self._finish_stopped(handle, run)
             if handle.cancel.is_set():
                 return self._finish_cancelled(handle, run, None, None, "")
             run = self._save(run.model_copy(update={"status": "in_progress", "started_at": now(),
@@ -224,11 +216,14 @@ class RunExecutor:
                          max_tokens=run.max_completion_tokens, cancelled=handle.cancel,
                          tools=[t.model_dump(exclude_none=True) for t in run.tools if isinstance(t, FunctionTool)])
         step, message = self._open_message(handle, run)
-        text = ""
+        text, saved_at = "", time.monotonic()
         try:
             for piece in self.engine.stream(gen):
                 text += piece
                 handle.emit("thread.message.delta", message_delta(message.id, piece))
+                if time.monotonic() - saved_at >= SAVE_EVERY:  # what was streamed survives a crash
+                    self.store.put("message", message.model_copy(update={"content": text_block(text)}))
+                    saved_at = time.monotonic()
         except ConnectionAbortedError:  # the engine dropped the client: the run fails, as on a real network drop
             if handle.listener is not None:
                 handle.listener.abort()
@@ -236,6 +231,8 @@ class RunExecutor:
         except Exception as exc:  # the engine failed: the run fails, the partial text is kept
             log.warning("run %s failed: %s", run.id, exc)
             return self._finish_failed(handle, run, step, message, text, gen, str(exc) or type(exc).__name__)
+        if self._stopping:
+            return self._finish_failed(handle, run, step, message, text, gen, STOPPED)
         if handle.cancel.requested:
             return self._finish_cancelled(handle, run, step, message, text)
         if handle.cancel.expired:
@@ -301,6 +298,11 @@ class RunExecutor:
             "usage": Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)}))
         handle.emit("thread.run.failed", run)
 
+    def _finish_stopped(self, handle: RunHandle, run: Run) -> None:
+        run = self._save(run.model_copy(update={"status": "failed", "failed_at": now(),
+                                                "last_error": LastError(code="server_error", message=STOPPED)}))
+        handle.emit("thread.run.failed", run)
+
     def _finish_expired(self, handle: RunHandle, run: Run, step: RunStep, message: Message, text: str) -> None:
         message = self._close_message(message, text, "incomplete", "run_expired")
         handle.emit("thread.message.incomplete", message)
@@ -354,7 +356,7 @@ class RunExecutor:
 def recover(store: Store) -> int:
     """On start-up, end the runs a previous process left active: nothing is working on them now."""
     ended = 0
-    reason = "The server stopped while this run was in progress."
+    reason = STOPPED
     for run in store.children("run", None, Run):
         if run.status not in ACTIVE:
             continue

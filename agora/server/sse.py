@@ -13,6 +13,7 @@ import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -100,15 +101,19 @@ def sse_response(start: Callable[[Channel], Callable[[], None]]) -> StreamingRes
     return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-def threaded_stream(work: Callable[[Channel, threading.Event], None]) -> StreamingResponse:
-    """Stream the frames ``work(channel, cancelled)`` sends from a worker thread of its own."""
+def threaded_stream(work: Callable[[Channel, threading.Event], None], cancelled: threading.Event,
+                    track: Callable[[], AbstractContextManager[None]] = nullcontext) -> StreamingResponse:
+    """Stream the frames ``work(channel, cancelled)`` sends from a worker thread of its own.
+
+    ``cancelled`` is set when the client leaves (it may also be a deadline); ``track`` is held
+    while the worker works.
+    """
 
     def start(channel: Channel) -> Callable[[], None]:
-        cancelled = threading.Event()
-
         def run() -> None:
             try:
-                work(channel, cancelled)
+                with track():
+                    work(channel, cancelled)
             except ConnectionAbortedError:
                 channel.abort()
             finally:

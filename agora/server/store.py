@@ -22,6 +22,10 @@ from pydantic import BaseModel
 M = TypeVar("M", bound=BaseModel)
 
 
+class StoreError(RuntimeError):
+    """The database file cannot be used; the message is one line naming it."""
+
+
 def new_id(prefix: str) -> str:
     """An id shaped like OpenAI's: a prefix and 24 random characters."""
     return f"{prefix}_{secrets.token_urlsafe(18).replace('-', 'a').replace('_', 'b')}"
@@ -122,16 +126,33 @@ class SqliteStore(Store):
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self._lock = threading.Lock()
+        try:
+            self._db = self._open()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{self.path}: cannot be used as Agora's database ({exc}); move it away or "
+                             "choose another file") from None
+
+    def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("CREATE TABLE IF NOT EXISTS objects (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
-                         " id TEXT NOT NULL, parent TEXT, body TEXT NOT NULL, UNIQUE (kind, id))")
-        self._db.execute("CREATE INDEX IF NOT EXISTS objects_by_parent ON objects (kind, parent, seq)")
+        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self._schema(db)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _schema(db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.execute("CREATE TABLE IF NOT EXISTS objects (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+                   " id TEXT NOT NULL, parent TEXT, body TEXT NOT NULL, UNIQUE (kind, id))")
+        db.execute("CREATE INDEX IF NOT EXISTS objects_by_parent ON objects (kind, parent, seq)")
+        db.execute("SELECT kind, id, parent, body, seq FROM objects LIMIT 1").fetchall()  # a foreign table fails here
 
     def put(self, kind: str, obj: M, parent: str | None = None) -> M:
         with self._lock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Engine, EngineError, Generation, ToolCall
+from .base import Deadline, Engine, EngineError, Generation, ToolCall
 from .llama import LlamaEngine
 from .scripted import ScriptedEngine
 
@@ -19,5 +19,5 @@ def build_engine(kind: str, model: str | None = None, *, delay: float = 0.0, fir
     raise ValueError(f"unknown engine {kind!r} (choose {' or '.join(ENGINES)})")
 
 
-__all__ = ["ENGINES", "Engine", "EngineError", "Generation", "LlamaEngine", "ScriptedEngine", "ToolCall",
+__all__ = ["ENGINES", "Deadline", "Engine", "EngineError", "Generation", "LlamaEngine", "ScriptedEngine", "ToolCall",
            "build_engine"]

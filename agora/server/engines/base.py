@@ -11,6 +11,7 @@ raising the server's own :class:`~agora.server.errors.OpenAIError`.
 from __future__ import annotations
 
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,37 @@ FinishReason = Literal["stop", "length", "cancelled", "tool_calls"]
 
 class EngineError(RuntimeError):
     """The engine failed while generating; the reply fails with this message."""
+
+
+class Deadline(threading.Event):
+    """A cancel flag that also counts as set once its deadline (monotonic) has passed: a run's
+    expiry, a request's time limit.  Engines already stop when their generation's flag is set,
+    so deadlines need no code of theirs.
+    """
+
+    def __init__(self, at: float) -> None:
+        super().__init__()
+        self.at = at
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self.at
+
+    @property
+    def requested(self) -> bool:
+        return super().is_set()
+
+    def is_set(self) -> bool:
+        return self.requested or self.expired
+
+    def wait(self, timeout: float | None = None) -> bool:
+        remaining = max(0.0, self.at - time.monotonic())
+        return super().wait(remaining if timeout is None else min(timeout, remaining)) or self.expired
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        """A flag that sets itself ``seconds`` from now."""
+        return cls(time.monotonic() + seconds)
 
 
 @dataclass(frozen=True)
