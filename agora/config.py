@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     max_updates_per_s: float = setting(400.0, "AGORA_MAX_UPDATES_PER_S", "Page updates per second, all replies "
                                        "together.", ge=1)
     db: str = setting("data/agora.db", "AGORA_DB", "The embedded server's SQLite file (':memory:' for none).")
+    custom_models: str = setting("", "AGORA_CUSTOM_MODELS", "Models a persona made or imported in the page may name "
+                                 "(comma-separated; default: none, they use AGORA_MODEL).")
+    max_upload_mb: float = setting(2.0, "AGORA_MAX_UPLOAD_MB", "Largest request or upload the page accepts, in MB.",
+                                   gt=0)
+
+    @property
+    def allowed_custom_models(self) -> frozenset[str]:
+        return frozenset(m.strip() for m in self.custom_models.split(",") if m.strip())
 
     @field_validator("has_api_key", "password", mode="before")
     @classmethod

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .language import detect
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "personas.yaml"
+CUSTOM_ID = "custom"  # the persona made in the page; no file may use this id
 BASE_LANGUAGE = "en"  # the language a persona's own fields are written in; others go in `translations`
 
 
@@ -105,10 +107,25 @@ def _describe(err: Any) -> tuple[str, str]:
     return field, f"{err['msg']} (got {err.get('input')!r})" if kind.endswith("_type") else err["msg"]
 
 
+MAX_FILE_BYTES = 1 << 20  # a persona file is a page of text per persona
+
+
+class _NoAliases(yaml.SafeLoader):
+    """YAML without aliases (``*name``): persona files need none, and a few nested aliases can
+    expand to gigabytes (the "billion laughs") before anything could be checked."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, f"aliases (*{event.anchor}) are not allowed in persona "
+                                              "files; write the value out", event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def parse_personas(text: str, source: str = "<personas>") -> list[Persona]:
     """Validate YAML text; raise :class:`PersonaError` with a one-line message."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader, without aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -132,6 +149,9 @@ def parse_personas(text: str, source: str = "<personas>") -> list[Persona]:
         except ValidationError as exc:
             field, message = _describe(exc.errors()[0])
             raise PersonaError(f"{source}: {who}: {field}: {message}") from None
+        if persona.id == CUSTOM_ID:
+            raise PersonaError(f"{source}: {who}: id: '{CUSTOM_ID}' is reserved for the persona made in the page; "
+                               "choose another id")
         if persona.id in seen:
             raise PersonaError(f"{source}: {who}: id: duplicate id (also persona #{seen[persona.id]})")
         seen[persona.id] = index
@@ -142,21 +162,29 @@ def parse_personas(text: str, source: str = "<personas>") -> list[Persona]:
 def load_personas(path: str | Path | None = None) -> list[Persona]:
     path = Path(path) if path else DEFAULT_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise PersonaError(f"{path}: persona file is larger than {MAX_FILE_BYTES >> 20} MB")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise PersonaError(f"{path}: cannot read persona file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise PersonaError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                           "save the file as UTF-8") from None
     return parse_personas(text, str(path))
 
 
 def to_yaml(persona: Persona) -> str:
-    """One persona as a YAML list entry, ready to paste into ``personas.yaml``."""
+    """One persona as a YAML list entry, ready to paste into ``personas.yaml`` (a made-up persona
+    gets an id from its name: ``custom`` is the page's own)."""
     data = persona.model_dump(exclude_none=True)
+    if data["id"] == CUSTOM_ID:
+        ascii_name = unicodedata.normalize("NFKD", persona.name).encode("ascii", "ignore").decode().lower()
+        data["id"] = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:64] or "my-philosopher"
     return yaml.safe_dump([data], sort_keys=False, allow_unicode=True, width=100)
 
 
 # ------------------------------------------------------------------ made in the page, or imported
 
-CUSTOM_ID = "custom"
 DEFAULT_EXAMPLES = ["Who are you, and what do you care about most?", "What question should I ask myself today?",
                     "What would you say to a student my age?"]
 STYLE = ("Answer in the language the student writes in. Keep replies conversational and short unless asked for "

@@ -59,7 +59,7 @@ def test_form_persona_and_yaml_export_round_trip() -> None:
     p = persona_from_form("Epictetus", "You are Epictetus, a Stoic teacher born a slave. Be brief.",
                           examples="What is in my control?\n\nHow do I stay calm?")
     assert p.examples[:2] == ["What is in my control?", "How do I stay calm?"] and len(p.examples) == 3
-    assert parse_personas(to_yaml(p), "export.yaml") == [p]
+    assert parse_personas(to_yaml(p), "export.yaml") == [p.model_copy(update={"id": "epictetus"})]  # `custom` is the page's
     for shipped in load_personas():
         assert parse_personas(to_yaml(shipped)) == [shipped]
     with pytest.raises(PersonaError, match="instructions: write at least a sentence"):

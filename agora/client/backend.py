@@ -6,6 +6,7 @@ import hashlib
 import logging
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from openai import OpenAI
 
@@ -23,6 +24,16 @@ OPENAI_DEFAULT_MODEL = "gpt-4.1-mini"
 def make_engine(settings: Settings) -> Engine:
     return build_engine(settings.engine, settings.gguf, delay=settings.scripted_delay,
                         first_delay=settings.scripted_first_delay, min_pieces=settings.scripted_pieces)
+
+
+def origin(url: str) -> str:
+    """Scheme, host and port of ``url``: what the page may show of it (never a user, password, path or query)."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "a custom server"
 
 
 class Backend:
@@ -55,7 +66,7 @@ class Backend:
     def where(self) -> str:
         if self.engine is not None:
             return f"embedded server ({self.engine.name} engine)"
-        return self.settings.base_url or "OpenAI"
+        return origin(self.settings.base_url) if self.settings.base_url else "OpenAI"
 
     def badge(self) -> str:
         return f"{self.api} API · {self.default_model} · {self.where}"

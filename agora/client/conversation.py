@@ -16,6 +16,7 @@ EndKind = Literal[
     "too_long", "too_many",                                           # Agora refused the message
     "stopped",                                                        # the student pressed Stop
 ]
+REFUSED: frozenset[EndKind] = frozenset({"too_long", "too_many"})
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,10 @@ class Conversation:
         return self.exchanges[-1]
 
     def saved(self) -> dict[str, Any]:
-        return asdict(self)
+        """What the browser keeps: everything but the questions Agora refused to send."""
+        data = asdict(self)
+        data["exchanges"] = [asdict(x) for x in self.exchanges if not (x.ending and x.ending.kind in REFUSED)]
+        return data
 
     @classmethod
     def restore(cls, data: Any, persona_id: str) -> Conversation:

@@ -4,23 +4,56 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import threading
 import time
+import unicodedata
 from collections import defaultdict, deque
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ: spelling in Persian, Indic scripts; emoji sequences
+
+
+def _invisible() -> re.Pattern[str]:
+    """Every control, format (Cf), line/paragraph separator and surrogate code point but tab and newline."""
+    ranges: list[list[int]] = []
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) in ("Cc", "Cf", "Zl", "Zp", "Cs") and chr(code) not in "\t\n":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
+
+
+_INVISIBLE = _invisible()
+
+
+def _visible_neighbour(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LMNS"
+
+
+def _keep_joiner(match: re.Match[str]) -> str:
+    """A joiner between two visible characters of a word stays; anything else invisible goes."""
+    text, at = match.string, match.start()
+    ch = match.group()
+    if ch in _JOINERS and 0 < at < len(text) - 1 and _visible_neighbour(text[at - 1]) and _visible_neighbour(text[at + 1]):
+        return ch
+    return ""
 
 
 def clean(message: str) -> str:
-    """Strip control and bidi-override characters (keeping tabs and newlines) and outer blanks."""
-    return _CONTROL.sub("", message or "").strip()
+    """The message without invisible characters (controls, format characters such as zero-width
+    spaces, bidi overrides and tag characters, separators, lone surrogates) and outer blanks;
+    tabs, newlines, and joiners inside words stay."""
+    return _INVISIBLE.sub(_keep_joiner, (message or "").replace("\r\n", "\n")).strip()
 
 
 class RateLimiter:
     """Sliding one-minute windows per session and per client IP; ``None`` turns a limit off.
 
-    It lives in the demo (one per app), not at module level, and keeps only timestamps.
+    It lives in the demo (one per app), not at module level, and keeps only the last minute's
+    timestamps: a key idle for a minute is forgotten.  Sessions are keyed by their own random id.
     """
 
     WINDOW = 60.0
@@ -29,6 +62,20 @@ class RateLimiter:
         self.per_session, self.per_ip = per_session, per_ip
         self._lock = threading.Lock()
         self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._swept = time.monotonic()
+
+    def __len__(self) -> int:
+        """Keys remembered now."""
+        with self._lock:
+            return len(self._hits)
+
+    def _sweep(self, now: float) -> None:
+        """Forget every key with no hit in the last window (called at most once a window)."""
+        if now - self._swept < self.WINDOW:
+            return
+        self._swept = now
+        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.WINDOW]:
+            del self._hits[key]
 
     def check(self, session: Any, request: Any) -> int | None:
         """Seconds to wait if over a limit, else None (and the message is counted)."""
@@ -37,11 +84,12 @@ class RateLimiter:
         now = time.monotonic()
         keys = []
         if self.per_session:
-            keys.append((f"session:{id(session)}", self.per_session))
+            keys.append((f"session:{session.id}", self.per_session))
         host = getattr(getattr(request, "client", None), "host", None)
         if self.per_ip and host:
             keys.append((f"ip:{host}", self.per_ip))
         with self._lock:
+            self._sweep(now)
             for key, limit in keys:
                 hits = self._hits[key]
                 while hits and hits[0] <= now - self.WINDOW:

@@ -7,6 +7,9 @@ import os
 import socket
 from typing import Any
 
+from starlette.middleware import Middleware
+
+from .guard import PageGuard
 from .page import AgoraPage
 from .strings import I18N
 from .view import CSS
@@ -30,6 +33,10 @@ def serve(page: AgoraPage, **options: Any) -> str:
     """
     # Each streaming reply holds a worker thread; Gradio's default pool (40) would queue the rest.
     options.setdefault("max_threads", max(40, page.concurrency + 16))
+    limit = int(page.settings.max_upload_mb * (1 << 20))
+    options.setdefault("max_file_size", limit)
+    app_kwargs = options.setdefault("app_kwargs", {})
+    app_kwargs.setdefault("middleware", []).append(Middleware(PageGuard, max_body=limit, private=page.private_events))
     _, url, _ = page.launch(prevent_thread_lock=True, **options)
     # A ChatInterface nested in Blocks runs its generator on anyio's default pool (40 threads),
     # not the launched app's; give it the app's, or the 41st streaming reply waits for a thread.

@@ -8,7 +8,7 @@ Nothing mutable here is shared between students: what belongs to a browser sessi
 from __future__ import annotations
 
 import contextlib
-import tempfile
+import json
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 
 from ..client import Backend, make_flow
-from ..client.conversation import Conversation, Ending, Exchange
+from ..client.conversation import REFUSED, Conversation, Ending, Exchange
 from ..client.endings import ending_for
 from ..config import Settings
 from ..language import detect
@@ -33,12 +33,27 @@ from ..personas import (
 )
 from .guardrails import RateLimiter, clean
 from .pacing import UpdatePacer
-from .session import Session, browser_secret
-from .strings import I18N, NOTICE, language_of, say, shown, t
+from .session import Seal, Session, browser_secret
+from .strings import I18N, NOTICE, language, language_of, say, shown, t
 from .transcript import transcript_markdown
-from .view import avatar_file, card, greeting, serve_avatars
+from .view import SafeChatbot, avatar_file, card, greeting, serve_avatars
 
 Messages = list[dict[str, Any]]
+
+
+def without_refused(history: Messages, conv: Conversation) -> Messages:
+    """``history`` without the questions Agora refused to send (and their notices)."""
+    refused = {conv.start + i for i, x in enumerate(conv.exchanges) if x.ending and x.ending.kind in REFUSED}
+    if not refused:
+        return history
+    kept, question, skipping = [], -1, False
+    for message in history:
+        if message.get("role") == "user":
+            question += 1
+            skipping = question in refused
+        if not skipping:
+            kept.append(message)
+    return kept
 
 
 def asked(history: Messages) -> int:
@@ -46,11 +61,25 @@ def asked(history: Messages) -> int:
     return sum(1 for msg in history if msg.get("role") == "user")
 
 
-def write_file(name: str, text: str) -> str:
-    """A download: ``text`` in a fresh temporary folder, under a friendly name."""
-    path = Path(tempfile.mkdtemp(prefix="agora-")) / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
+def download(name: str, text: str) -> str:
+    """A download the browser saves from memory (:data:`SAVE_JS`): nothing is written on the server."""
+    return json.dumps({"name": name, "text": text}, ensure_ascii=False)
+
+
+#: Saves a :func:`download` as a file, in the browser.
+SAVE_JS = """(payload) => {
+  if (!payload) return;
+  const {name, text} = JSON.parse(payload);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], {type: "text/plain;charset=utf-8"}));
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}"""
+#: The browser's languages, for the notices Agora writes (the request's Accept-Language is the fallback).
+LANGUAGES_JS = "() => (navigator.languages || [navigator.language]).join(',')"
 
 
 class AgoraPage(gr.Blocks):
@@ -64,6 +93,7 @@ class AgoraPage(gr.Blocks):
         self.backend = backend or Backend(self.settings)
         self.flow = make_flow(self.backend)
         self.rate_limiter = RateLimiter(self.settings.rate_per_session, self.settings.rate_per_ip)
+        self.seal = Seal(self.settings.db)
         self.pacer = UpdatePacer(self.settings.max_updates_per_s)
         self.load_error = ""
         self.concurrency = self.settings.concurrency or (1 if self.backend.local_model else 64)
@@ -97,7 +127,7 @@ class AgoraPage(gr.Blocks):
     def _render_chat(self, first: Persona) -> None:
         self.chat = gr.ChatInterface(
             self.respond,
-            chatbot=gr.Chatbot(value=greeting(first), elem_id="agora-chat", scale=1,  # type: ignore[arg-type]
+            chatbot=SafeChatbot(value=greeting(first), elem_id="agora-chat", scale=1,  # type: ignore[arg-type]
                                min_height=320, avatar_images=(None, avatar_file(first))),
             textbox=gr.Textbox(placeholder=t("ask"), elem_id="agora-input", submit_btn=True, stop_btn=True,
                                show_label=False),
@@ -109,7 +139,8 @@ class AgoraPage(gr.Blocks):
     def _render_footer(self) -> None:
         with gr.Row():
             self.export_btn = gr.Button(t("export"), size="sm", elem_id="agora-export")
-            self.transcript = gr.File(label=t("transcript"), visible=False, height=60, elem_id="agora-transcript")
+        self.transcript = gr.Textbox(visible=False)  # a download() on its way to the browser
+        self.languages = gr.Textbox(visible=False)   # navigator.languages
 
     def _render_custom(self) -> None:
         with gr.Accordion(t("create"), open=False, elem_id="agora-custom"):
@@ -120,7 +151,8 @@ class AgoraPage(gr.Blocks):
             self.custom_examples = gr.Textbox(label=t("examples"), lines=3)
             with gr.Row():
                 self.use_btn = gr.Button(t("use"), variant="primary", elem_id="agora-custom-use")
-                self.yaml_file = gr.File(label=t("yaml"), height=60, visible=False, elem_id="agora-custom-yaml")
+                self.yaml_btn = gr.Button(t("yaml"), size="sm", visible=False, elem_id="agora-custom-yaml")
+            self.yaml_text = gr.Textbox(visible=False)
             self.card_upload = gr.File(label=t("card"), file_types=[".json"], type="filepath",
                                        elem_id="agora-card-import")
 
@@ -137,16 +169,23 @@ class AgoraPage(gr.Blocks):
         self.persona_menu.input(self.switch, [self.persona_menu, self.session], shown_outputs, api_visibility="private")
         chat.textbox.stop(self.mark_stopped, [chat.chatbot, self.session], [chat.chatbot, chat.chatbot_state],
                           queue=False, api_visibility="private")
-        self.use_btn.click(self.use_custom, [*form, self.session], [*shown_outputs, self.persona_menu, self.yaml_file],
-                           api_visibility="private")
+        self.use_btn.click(self.use_custom, [*form, self.session],
+                           [*shown_outputs, self.persona_menu, self.yaml_btn, self.yaml_text], api_visibility="private")
+        self.yaml_btn.click(None, [self.yaml_text], None, js=SAVE_JS)
         self.card_upload.upload(self.import_card, [self.card_upload], form, api_visibility="private")
         self.export_btn.click(self.export, [chat.chatbot, self.persona_menu, self.session], [self.transcript],
-                              api_visibility="private")
+                              api_visibility="private").then(None, [self.transcript], None, js=SAVE_JS)
         chat.chatbot.change(self.remember, [chat.chatbot, self.persona_menu, self.session, self.saved], [self.saved],
                             trigger_mode="always_last", queue=False, show_progress="hidden", api_visibility="private")
-        self.load(self.restore, [self.saved, self.session], [*shown_outputs, self.persona_menu, self.badge],
-                  api_visibility="private")
+        self.load(None, None, [self.languages], js=LANGUAGES_JS).then(
+            self.restore, [self.saved, self.session, self.languages], [*shown_outputs, self.persona_menu, self.badge],
+            api_visibility="private")
         self.load(self.warm_up, None, [self.status], api_visibility="private")
+
+    def private_events(self) -> tuple[set[int], set[str]]:
+        """The ``fn_index``es and API names of the page's private events (for :class:`~.guard.PageGuard`)."""
+        private = [(i, fn) for i, fn in self.fns.items() if fn.api_visibility == "private"]
+        return {i for i, _ in private}, {fn.api_name for _, fn in private if isinstance(fn.api_name, str)}
 
     # ------------------------------------------------------------------ the chat
 
@@ -172,7 +211,7 @@ class AgoraPage(gr.Blocks):
         exchange = conv.begin(clean(message), asked(history))
         if not exchange.question:
             return  # nothing to ask
-        lang = language_of(request)
+        lang = session.lang or language_of(request)
         exchange.ending = self.refusal(exchange.question, session, request)
         if exchange.ending is not None:
             yield shown(exchange, lang)
@@ -209,7 +248,8 @@ class AgoraPage(gr.Blocks):
         if not history or history[-1].get("role") != "assistant" or not exchanges or exchanges[-1].ending:
             return gr.skip(), gr.skip()
         exchanges[-1].ending = Ending("stopped")
-        marked = [*history[:-1], {**history[-1], "content": shown(exchanges[-1], language_of(request))}]
+        marked = [*history[:-1], {**history[-1], "content": shown(exchanges[-1],
+                                                                 session.lang or language_of(request))}]
         return marked, marked
 
     # ------------------------------------------------------------------ personas
@@ -224,7 +264,7 @@ class AgoraPage(gr.Blocks):
 
     def switch(self, persona_id: str, session: Session, request: gr.Request) -> tuple[Any, ...]:
         session.conversation = Conversation(persona_id=persona_id)  # a fresh thread for the new persona
-        return self.show(self.persona_of(persona_id, session), session, lang=language_of(request))
+        return self.show(self.persona_of(persona_id, session), session, lang=session.lang or language_of(request))
 
     def use_custom(self, name: str, instructions: str, greeting_text: str, examples_text: str,
                    session: Session) -> tuple[Any, ...]:
@@ -234,8 +274,8 @@ class AgoraPage(gr.Blocks):
             raise gr.Error(str(exc)) from None
         session.custom = persona
         session.conversation = Conversation(persona_id=CUSTOM_ID)
-        return (*self.show(persona, session), gr.Dropdown(value=CUSTOM_ID),
-                gr.File(value=write_file("persona.yaml", to_yaml(persona)), visible=True))
+        return (*self.show(persona, session, lang=session.lang or "en"), gr.Dropdown(value=CUSTOM_ID), gr.Button(visible=True),
+                download(f"{persona.name or 'persona'}.yaml", to_yaml(persona)))
 
     @staticmethod
     def import_card(path: str | None) -> tuple[Any, ...]:
@@ -249,28 +289,33 @@ class AgoraPage(gr.Blocks):
 
     # ------------------------------------------------------------------ keeping things
 
-    def export(self, history: Messages, persona_id: str, session: Session) -> Any:
+    def export(self, history: Messages, persona_id: str, session: Session) -> str:
         persona = self.persona_of(persona_id, session)
-        path = write_file(f"agora-{persona.id}-{datetime.now():%Y%m%d-%H%M}.md", transcript_markdown(persona, history))
-        return gr.File(value=path, visible=True)
+        return download(f"agora-{persona.id}-{datetime.now():%Y%m%d-%H%M}.md", transcript_markdown(persona, history))
 
-    @staticmethod
-    def remember(history: Messages, persona_id: str, session: Session, saved: dict[str, Any] | None) -> dict[str, Any]:
-        """Keep the conversation in the browser (per persona), so a reload brings it back."""
-        saved = dict(saved or {})
+    def remember(self, history: Messages, persona_id: str, session: Session,
+                 saved: dict[str, Any] | None) -> dict[str, Any]:
+        """Keep the conversation in the browser (per persona), so a reload brings it back: its
+        backend ids sealed, refused questions left out (a refused 1 MB message is not kept)."""
+        saved = dict(saved) if isinstance(saved, dict) else {}
+        conv = session.conversation
         saved["current"] = persona_id
-        saved[persona_id] = {"history": history[-200:], "conversation": session.conversation.saved()}
+        saved[persona_id] = {"history": without_refused(history, conv)[-200:],
+                             "conversation": self.seal.sign(persona_id, conv.saved())}
         if session.custom is not None:
-            saved["custom_persona"] = session.custom.model_dump()
+            saved["custom_persona"] = session.custom.model_dump(exclude_none=True)
         return saved
 
-    def restore(self, saved: dict[str, Any] | None, session: Session, request: gr.Request) -> tuple[Any, ...]:
-        """What the browser kept (a hint: every field is checked), shown again in the page's language."""
-        lang, saved = language_of(request), saved or {}
+    def restore(self, saved: dict[str, Any] | None, session: Session, languages: str | None,
+                request: gr.Request) -> tuple[Any, ...]:
+        """What the browser kept, shown again in the browser's language.  All of it is a hint: a
+        made-up persona is rebuilt from its form fields, backend ids are used only under the server's
+        seal, and every message is sanitised on its way back to the page."""
+        session.lang = language(languages) if languages else language_of(request)
+        lang, saved = session.lang, saved if isinstance(saved, dict) else {}
         about = self.about_backend(lang)
-        if isinstance(saved.get("custom_persona"), dict):
-            with contextlib.suppress(ValueError):
-                session.custom = Persona.model_validate(saved["custom_persona"])
+        if (custom := self.trusted_custom(saved.get("custom_persona"))) is not None:
+            session.custom = custom
         current = saved.get("current")
         entry = saved.get(current) if isinstance(current, str) else None
         if not isinstance(entry, dict) or not isinstance(entry.get("history"), list) or (
@@ -278,9 +323,27 @@ class AgoraPage(gr.Blocks):
             if lang == "en":
                 return (*(gr.skip(),) * 6, about)
             return (*self.show(self.personas[0], session, lang=lang), gr.skip(), about)
-        session.conversation = Conversation.restore(entry.get("conversation"), current)
-        return (*self.show(self.persona_of(current, session), session, entry["history"], lang),
+        history = [m for m in entry["history"] if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
+        session.conversation = Conversation.restore(self.seal.check(current, entry.get("conversation")), current)
+        return (*self.show(self.persona_of(current, session), session, history, lang),
                 gr.Dropdown(value=current), about)
+
+    def trusted_custom(self, data: Any) -> Persona | None:
+        """A made-up persona the browser kept, rebuilt from what the form can set; a model only
+        from ``AGORA_CUSTOM_MODELS``, no other parameter (the teacher's key pays for it)."""
+        if not isinstance(data, dict):
+            return None
+        examples = data.get("examples")
+        try:
+            persona = persona_from_form(
+                str(data.get("name") or ""), str(data.get("instructions") or ""), str(data.get("greeting") or ""),
+                "\n".join(str(q) for q in examples) if isinstance(examples, list) else "")
+        except PersonaError:
+            return None
+        model = data.get("model")
+        if isinstance(model, str) and model in self.settings.allowed_custom_models:
+            persona = persona.model_copy(update={"model": model})
+        return persona
 
     def warm_up(self, request: gr.Request) -> Iterator[Any]:
         """Start the backend when the first page opens; say so while the local model is fetched and loads."""

@@ -1,11 +1,15 @@
-"""One browser session's state, and the key that seals what the browser keeps of it."""
+"""One browser session's state, and the keys that protect what the browser keeps of it."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..client.conversation import Conversation
 from ..personas import Persona
@@ -13,10 +17,20 @@ from ..personas import Persona
 
 @dataclass
 class Session:
-    """A browser session: its current conversation, and the persona it made itself (if any)."""
+    """A browser session: its current conversation, the persona it made itself (if any), the
+    browser's language, and a random id of its own (for the rate limiter)."""
 
     conversation: Conversation = field(default_factory=lambda: Conversation(persona_id=""))
     custom: Persona | None = None
+    lang: str | None = None
+    _id: str = ""
+
+    @property
+    def id(self) -> str:
+        # Made on first use: gr.State copies its default for every session, so a default id would be shared.
+        if not self._id:
+            self._id = secrets.token_urlsafe(12)
+        return self._id
 
     def conversation_for(self, persona_id: str, asked: int) -> Conversation:
         """The current conversation; a new one if the persona changed (``asked``: questions on screen)."""
@@ -25,12 +39,8 @@ class Session:
         return self.conversation
 
 
-def browser_secret(db: str) -> str | None:
-    """The key that seals conversations kept in the browser, kept beside the server's database.
-
-    Gradio's default is a new key per start, which would lose every student's conversation on a
-    restart while the threads they point to are still on disk.  No database file: the default.
-    """
+def _key_file(db: str) -> bytes | None:
+    """The secret kept beside the server's database (made once, readable by its owner only)."""
     if not db or db == ":memory:":
         return None
     path = Path(db).parent / "browser-state.key"
@@ -38,8 +48,47 @@ def browser_secret(db: str) -> str | None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        return path.read_text().strip().encode()
     key = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w") as f:
         f.write(key)
-    return key
+    return key.encode()
+
+
+def browser_secret(db: str) -> str | None:
+    """The key Gradio seals the browser's storage with.  Gradio sends it to the page, so it keeps
+    nothing from the browser's owner; it is derived from the kept secret (which it does not reveal)
+    so that conversations survive a restart.  No database file: Gradio's per-start key."""
+    secret = _key_file(db)
+    return hmac.new(secret, b"gradio browser state", hashlib.sha256).hexdigest() if secret else None
+
+
+class Seal:
+    """Signs the backend ids of a conversation the browser keeps, with a key that never leaves the
+    server: ids coming back from a browser are used only if the server signed them, so a browser
+    cannot point its conversation at a thread that is not its own."""
+
+    def __init__(self, db: str) -> None:
+        secret = _key_file(db) or secrets.token_bytes(32)
+        self._key = hmac.new(secret, b"agora conversation seal", hashlib.sha256).digest()
+
+    def _mac(self, persona_id: str, ids: dict[str, Any]) -> str:
+        message = json.dumps([persona_id, sorted(ids.items())], ensure_ascii=True).encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    @staticmethod
+    def ids(conversation: dict[str, Any]) -> dict[str, Any]:
+        return {k: conversation.get(k) for k in ("thread_id", "conversation_id", "previous_response_id")}
+
+    def sign(self, persona_id: str, conversation: dict[str, Any]) -> dict[str, Any]:
+        return {**conversation, "seal": self._mac(persona_id, self.ids(conversation))}
+
+    def check(self, persona_id: str, conversation: Any) -> dict[str, Any] | None:
+        """The conversation if its ids carry this server's seal; else only what needs no trust (its text)."""
+        if not isinstance(conversation, dict):
+            return None
+        seal = conversation.get("seal")
+        if isinstance(seal, str) and hmac.compare_digest(seal, self._mac(persona_id, self.ids(conversation))):
+            return conversation
+        return {k: v for k, v in conversation.items() if k not in ("thread_id", "conversation_id",
+                                                                   "previous_response_id", "seal")}

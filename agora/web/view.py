@@ -9,8 +9,27 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.components.chatbot import TextMessage
 
 from ..personas import Persona
+from .sanitise import CLASSES, safe_html
+
+
+class SafeChatbot(gr.Chatbot):
+    """The chat, every message of which goes through :func:`safe_html` on its way to the browser:
+    the student's own (as ChatInterface adds it), each streamed update of a reply, greetings and
+    restored histories alike."""
+
+    def get_block_name(self) -> str:
+        return "chatbot"  # the browser draws it with Gradio's own chatbot
+
+    def postprocess(self, value: Any) -> Any:
+        data = super().postprocess(value)
+        for message in data.root:
+            for part in message.content:
+                if isinstance(part, TextMessage):
+                    part.text = safe_html(part.text)
+        return data
 
 
 def greeting(persona: Persona) -> list[dict[str, Any]]:
@@ -19,9 +38,9 @@ def greeting(persona: Persona) -> list[dict[str, Any]]:
 
 def card(persona: Persona) -> str:
     e = html.escape
-    return (f'<div class="agora-card"><span class="agora-avatar">{e(persona.avatar)}</span>'
-            f'<div><div class="agora-name">{e(persona.name)} <span class="agora-dates">{e(persona.dates)}</span>'
-            f'</div><div class="agora-tagline">{e(persona.tagline)}</div></div></div>')
+    return safe_html(f'<div class="agora-card"><span class="agora-avatar">{e(persona.avatar)}</span>'
+                     f'<div><div class="agora-name">{e(persona.name)} <span class="agora-dates">{e(persona.dates)}'
+                     f'</span></div><div class="agora-tagline">{e(persona.tagline)}</div></div></div>', classes=CLASSES)
 
 
 #: Drawn avatars live here; the page serves this folder as static files (see ``serve_avatars``).

@@ -1,0 +1,88 @@
+"""How a persona looks on the page: greeting, card, avatar, and the page's style."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.components.chatbot import TextMessage
+
+from ..personas import Persona
+from .sanitise import CLASSES, safe_html
+
+from gradio.events import Dependency
+
+class SafeChatbot(gr.Chatbot):
+    """The chat, every message of which goes through :func:`safe_html` on its way to the browser:
+    the student's own (as ChatInterface adds it), each streamed update of a reply, greetings and
+    restored histories alike."""
+
+    def get_block_name(self) -> str:
+        return "chatbot"  # the browser draws it with Gradio's own chatbot
+
+    def postprocess(self, value: Any) -> Any:
+        data = super().postprocess(value)
+        for message in data.root:
+            for part in message.content:
+                if isinstance(part, TextMessage):
+                    part.text = safe_html(part.text)
+        return data
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+
+def greeting(persona: Persona) -> list[dict[str, Any]]:
+    return [{"role": "assistant", "content": persona.greeting}]
+
+
+def card(persona: Persona) -> str:
+    e = html.escape
+    return safe_html(f'<div class="agora-card"><span class="agora-avatar">{e(persona.avatar)}</span>'
+                     f'<div><div class="agora-name">{e(persona.name)} <span class="agora-dates">{e(persona.dates)}'
+                     f'</span></div><div class="agora-tagline">{e(persona.tagline)}</div></div></div>', classes=CLASSES)
+
+
+#: Drawn avatars live here; the page serves this folder as static files (see ``serve_avatars``).
+AVATARS = Path(tempfile.gettempdir()) / "agora-avatars"
+
+
+def serve_avatars() -> None:
+    """Let Gradio serve drawn avatars, including those set after start-up (persona switch)."""
+    AVATARS.mkdir(exist_ok=True)
+    gr.set_static_paths([str(AVATARS)])
+
+
+def avatar_file(persona: Persona) -> str | None:
+    """The persona's avatar as an image file for the chat: a path as given, or an emoji drawn in SVG."""
+    if Path(persona.avatar).suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".svg", ".gif"):
+        return persona.avatar if Path(persona.avatar).is_file() else None
+    AVATARS.mkdir(exist_ok=True)
+    path = AVATARS / f"{hashlib.sha1(persona.avatar.encode()).hexdigest()[:12]}.svg"
+    if not path.exists():
+        path.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><text x="32" y="46" '
+                        f'font-size="44" text-anchor="middle">{html.escape(persona.avatar)}</text></svg>',
+                        encoding="utf-8")
+    return str(path)
+
+
+CSS = """
+.agora-card {display:flex; gap:.8rem; align-items:center; padding:.4rem .2rem}
+.agora-avatar {font-size:2.4rem; line-height:1}
+.agora-name {font-weight:600; font-size:1.1rem}
+.agora-dates {font-weight:400; opacity:.7; font-size:.9rem}
+.agora-tagline {font-style:italic; opacity:.85}
+#agora-badge, #agora-status {font-size:.8rem; opacity:.75}
+.agora-card > div {min-width:0; overflow-wrap:anywhere}
+@media (max-width: 640px) {
+  .agora-avatar {font-size:1.8rem}
+  #agora-top {flex-wrap:wrap !important}
+  #agora-top > * {flex:1 1 100% !important; min-width:0 !important; width:100%}
+}
+"""
