@@ -125,10 +125,12 @@ class AgoraPage(gr.Blocks):
         self.saved = gr.BrowserState({}, storage_key="agora-conversations", secret=browser_secret(self.settings.db))
 
     def _render_chat(self, first: Persona) -> None:
+        chatbot = SafeChatbot(value=greeting(first), elem_id="agora-chat", scale=1,  # type: ignore[arg-type]
+                              min_height=320, avatar_images=(None, avatar_file(first)),
+                              longest_question=self.settings.max_input_chars)
         self.chat = gr.ChatInterface(
             self.respond,
-            chatbot=SafeChatbot(value=greeting(first), elem_id="agora-chat", scale=1,  # type: ignore[arg-type]
-                               min_height=320, avatar_images=(None, avatar_file(first))),
+            chatbot=chatbot,
             textbox=gr.Textbox(placeholder=t("ask"), elem_id="agora-input", submit_btn=True, stop_btn=True,
                                show_label=False),
             additional_inputs=[self.persona_menu, self.session], api_name="chat", cache_examples=False,

@@ -18,7 +18,12 @@ from .sanitise import CLASSES, safe_html
 class SafeChatbot(gr.Chatbot):
     """The chat, every message of which goes through :func:`safe_html` on its way to the browser:
     the student's own (as ChatInterface adds it), each streamed update of a reply, greetings and
-    restored histories alike."""
+    restored histories alike.  A question longer than ``longest_question`` (refused anyway) is
+    shown cut, so the page does not send it back with every later event."""
+
+    def __init__(self, *args: Any, longest_question: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.longest_question = longest_question
 
     def get_block_name(self) -> str:
         return "chatbot"  # the browser draws it with Gradio's own chatbot
@@ -28,7 +33,10 @@ class SafeChatbot(gr.Chatbot):
         for message in data.root:
             for part in message.content:
                 if isinstance(part, TextMessage):
-                    part.text = safe_html(part.text)
+                    text = part.text
+                    if message.role == "user" and self.longest_question and len(text) > self.longest_question:
+                        text = text[:self.longest_question] + " …"
+                    part.text = safe_html(text)
         return data
 
 
