@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +31,7 @@ PERSONAS = {p.id: p for p in load_personas()}
 
 @pytest.fixture(scope="module")
 def agora() -> Iterator[RunningApp]:
-    with running_app({"AGORA_SCRIPTED_DELAY": "0.04", "AGORA_SCRIPTED_PIECES": "60"},
+    with running_app({"AGORA_SCRIPTED_DELAY": "0.04", "AGORA_SCRIPTED_PIECES": "60", "AGORA_MAX_INPUT_CHARS": "2000"},
                      launch=launch_options()) as running:
         yield running
 
@@ -115,6 +117,87 @@ def test_html_and_script_in_messages_run_nothing(page: Page) -> None:
     assert alerts == []
 
 
+HOSTILE = ('<svg width="220" height="30"><a href="javascript:alert(\'svg\')"><text x="4" y="20">svg-link</text></a>'
+           '</svg> <math><mtext><a href="javascript:alert(\'math\')">math-link</a></mtext></math> '
+           '<form action="https://example.com/"><button>form-button</button></form> '
+           '<div style="position:fixed;inset:0;z-index:9999;background:red">full-screen-overlay</div> '
+           '<a href="jav&#x09;ascript:alert(\'tab\')">tab-link</a> [md-link](javascript:alert(\'md\'))')
+
+
+def inert(page: Page) -> dict[str, list[str]]:
+    """What in the chat could run script, submit a form or cover the page (every list empty if nothing)."""
+    for text in ("svg-link", "math-link", "form-button", "full-screen-overlay", "tab-link", "md-link"):
+        for found in page.locator("#agora-chat").get_by_text(text).all():
+            if found.is_visible():
+                found.click(modifiers=["Alt"], timeout=2000)  # Alt: a real link would download, not open a tab
+    return page.evaluate("""() => {
+      const chat = document.querySelector('#agora-chat');
+      const messages = [...chat.querySelectorAll("[data-testid='bot'], [data-testid='user']")];
+      const inside = messages.flatMap(m => [...m.querySelectorAll('*')]);
+      const href = e => e.getAttribute('href') ?? e.getAttribute('xlink:href');
+      const scheme = h => { try { return new URL(h, location.href).protocol } catch { return 'invalid' } };
+      return {
+        links: inside.filter(e => href(e) !== null && !['http:', 'https:', 'mailto:'].includes(scheme(href(e))))
+                     .map(e => e.outerHTML),
+        forms: inside.filter(e => ['FORM', 'INPUT', 'TEXTAREA', 'SELECT'].includes(e.tagName)).map(e => e.tagName),
+        foreign: inside.filter(e => e.closest('svg, math') && e.tagName.toLowerCase() === 'a').map(e => e.outerHTML),
+        placed: inside.filter(e => ['fixed', 'sticky'].includes(getComputedStyle(e).position)
+                                   || e.getAttribute('style')).map(e => e.outerHTML.slice(0, 120)),
+      };
+    }""")
+
+
+def test_hostile_html_in_a_message_a_reply_and_a_card_is_inert(page: Page) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    home = page.url
+    ask(page, f"Look at this: {HOSTILE} [[pieces=12]]")
+    expect(page.locator(BOT).last).to_contain_text("You asked: Look at this")  # the reply repeats it all
+    expect(page.locator(BOT).last).not_to_have_class(re.compile("pending"), timeout=10_000)
+    expect(page.locator(USER).last).to_contain_text("tab-link")  # the text itself stays readable
+    assert inert(page) == {"links": [], "forms": [], "foreign": [], "placed": []}
+    # The same, arriving as an imported character card's greeting.
+    card = {"spec": "chara_card_v2", "spec_version": "2.0", "data": {
+        "name": "Mallory", "description": "You are Mallory, who tests every lock in the house.",
+        "first_mes": f"Welcome! {HOSTILE}", "mes_example": "", "scenario": "", "personality": ""}}
+    page.get_by_text("Create your own philosopher").click()
+    page.locator("#agora-card-import input[type=file]").set_input_files(
+        files=[{"name": "mallory.json", "mimeType": "application/json", "buffer": json.dumps(card).encode()}])
+    expect(page.locator("#agora-custom-name textarea")).to_have_value("Mallory")
+    page.locator("#agora-custom-use").click()
+    expect(page.locator(BOT).first).to_contain_text("Welcome!")
+    assert inert(page) == {"links": [], "forms": [], "foreign": [], "placed": []}
+    time.sleep(0.3)
+    assert dialogs == [] and page.url == home and len(page.context.pages) == 1
+
+
+def test_downloads_come_from_memory_and_refused_questions_are_not_kept(page: Page) -> None:
+    before = set(Path(tempfile.gettempdir()).iterdir())
+    ask(page, "Worth keeping [[pieces=6]]")
+    expect(page.locator(BOT).last).to_contain_text("You asked: Worth keeping")
+    with page.expect_download() as transcript:
+        page.locator("#agora-export").click()
+    assert transcript.value.suggested_filename.startswith("agora-socrates-")
+    assert "Worth keeping" in Path(transcript.value.path()).read_text(encoding="utf-8")
+    page.get_by_text("Create your own philosopher").click()
+    page.locator("#agora-custom-name textarea").fill("Hypatia")
+    page.locator("#agora-custom-instructions textarea").fill("You are Hypatia of Alexandria, a teacher.")
+    page.locator("#agora-custom-use").click()
+    with page.expect_download() as exported:
+        page.locator("#agora-custom-yaml").click()
+    assert exported.value.suggested_filename == "Hypatia.yaml"
+    assert load_personas(exported.value.path())[0].id == "hypatia"
+    assert set(Path(tempfile.gettempdir()).iterdir()) - before == set()  # the server wrote no file
+    ask(page, "z" * 2500)  # over AGORA_MAX_INPUT_CHARS: refused, never sent
+    expect(page.locator(BOT).last).to_contain_text("the limit is 2,000")
+    ask(page, "A fair question [[pieces=12]]")
+    expect(page.locator(BOT).last).to_contain_text("You asked: A fair question")
+    time.sleep(0.5)
+    page.reload()
+    expect(page.locator(USER).last).to_contain_text("A fair question")
+    assert [q for q in page.locator(USER).all_inner_texts() if "zzzz" in q] == []  # the refused one is not kept
+
+
 def test_clicking_an_example_asks_it(page: Page) -> None:
     question = PERSONAS["socrates"].examples[0]
     page.locator("#agora-examples").get_by_text(question).click()
@@ -146,7 +229,7 @@ def test_french_and_phone_width(browser: Browser, agora: RunningApp) -> None:
     page.goto(agora.url)
     socrates = PERSONAS["socrates"].shown_in("fr")
     expect(page.get_by_text("Posez une question à un grand philosophe")).to_be_visible()
-    expect(page.locator(BOT).first).to_contain_text(socrates.greeting)
+    expect(page.locator(BOT).first).to_contain_text(socrates.greeting, timeout=15_000)
     expect(page.locator("#agora-badge")).to_contain_text("Répond : assistants API")
     expect(page.locator("#agora-examples")).to_contain_text(socrates.examples[0])
     expect(page.locator("#agora-card")).to_contain_text(socrates.tagline)

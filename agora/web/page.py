@@ -126,8 +126,8 @@ class AgoraPage(gr.Blocks):
 
     def _render_chat(self, first: Persona) -> None:
         chatbot = SafeChatbot(value=greeting(first), elem_id="agora-chat", scale=1,  # type: ignore[arg-type]
-                              min_height=320, avatar_images=(None, avatar_file(first)),
-                              longest_question=self.settings.max_input_chars)
+                              min_height=320, avatar_images=(None, avatar_file(first)))
+        chatbot.longest_question = self.settings.max_input_chars  # type: ignore[attr-defined]  # gradio.s .pyi
         self.chat = gr.ChatInterface(
             self.respond,
             chatbot=chatbot,

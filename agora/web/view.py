@@ -21,9 +21,8 @@ class SafeChatbot(gr.Chatbot):
     restored histories alike.  A question longer than ``longest_question`` (refused anyway) is
     shown cut, so the page does not send it back with every later event."""
 
-    def __init__(self, *args: Any, longest_question: int | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.longest_question = longest_question
+    # Gradio reads a component's settings from its __init__'s signature, so this one is set after it.
+    longest_question: int | None = None
 
     def get_block_name(self) -> str:
         return "chatbot"  # the browser draws it with Gradio's own chatbot

@@ -14,17 +14,14 @@ from gradio.components.chatbot import TextMessage
 from ..personas import Persona
 from .sanitise import CLASSES, safe_html
 
-from gradio.events import Dependency
-
 class SafeChatbot(gr.Chatbot):
     """The chat, every message of which goes through :func:`safe_html` on its way to the browser:
     the student's own (as ChatInterface adds it), each streamed update of a reply, greetings and
     restored histories alike.  A question longer than ``longest_question`` (refused anyway) is
     shown cut, so the page does not send it back with every later event."""
 
-    def __init__(self, *args: Any, longest_question: int | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.longest_question = longest_question
+    # Gradio reads a component's settings from its __init__'s signature, so this one is set after it.
+    longest_question: int | None = None
 
     def get_block_name(self) -> str:
         return "chatbot"  # the browser draws it with Gradio's own chatbot
@@ -37,9 +34,10 @@ class SafeChatbot(gr.Chatbot):
                     text = part.text
                     if message.role == "user" and self.longest_question and len(text) > self.longest_question:
                         text = text[:self.longest_question] + " …"
-                    part.text = safe_html(text)
+                    part.text = text
         return data
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer
