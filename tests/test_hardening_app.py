@@ -228,3 +228,8 @@ def test_the_rate_limiter_keys_on_session_ids_and_forgets_idle_ones() -> None:
     assert len(limiter) == 1  # only the newest session is remembered
     session = Session()
     assert limiter.check(session, None) is None and limiter.check(session, None) is not None
+
+
+def test_building_the_page_writes_nothing_beside_its_modules(page: AgoraPage) -> None:
+    # Gradio writes a .pyi stub beside the module of each Component subclass; the chat's has none.
+    assert sorted(Path(__file__).resolve().parent.parent.joinpath("agora").rglob("*.pyi")) == []

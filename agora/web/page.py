@@ -125,9 +125,9 @@ class AgoraPage(gr.Blocks):
         self.saved = gr.BrowserState({}, storage_key="agora-conversations", secret=browser_secret(self.settings.db))
 
     def _render_chat(self, first: Persona) -> None:
-        chatbot = SafeChatbot(value=greeting(first), elem_id="agora-chat", scale=1,  # type: ignore[arg-type]
-                              min_height=320, avatar_images=(None, avatar_file(first)))
-        chatbot.longest_question = self.settings.max_input_chars  # type: ignore[attr-defined]  # gradio.s .pyi
+        chatbot = SafeChatbot.limited(self.settings.max_input_chars)(
+            value=greeting(first), elem_id="agora-chat", scale=1, min_height=320,  # type: ignore[arg-type]
+            avatar_images=(None, avatar_file(first)))
         self.chat = gr.ChatInterface(
             self.respond,
             chatbot=chatbot,

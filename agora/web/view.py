@@ -5,36 +5,57 @@ from __future__ import annotations
 import hashlib
 import html
 import tempfile
+from abc import ABCMeta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gradio as gr
+from gradio.component_meta import ComponentMeta
 from gradio.components.chatbot import TextMessage
 
 from ..personas import Persona
 from .sanitise import CLASSES, safe_html
 
 
-class SafeChatbot(gr.Chatbot):
+class _NoStub(ComponentMeta):
+    """Gradio's component metaclass without its side effect: it writes a ``.pyi`` stub beside the
+    module of every Component subclass.  :class:`SafeChatbot` adds no events, so the stub would
+    say nothing new (and would hide this module from type checkers)."""
+
+    def __new__(mcs, name: str, bases: tuple[type, ...], attrs: dict[str, Any]) -> Any:
+        return ABCMeta.__new__(mcs, name, bases, attrs)
+
+
+class SafeChatbot(gr.Chatbot, metaclass=_NoStub):
     """The chat, every message of which goes through :func:`safe_html` on its way to the browser:
     the student's own (as ChatInterface adds it), each streamed update of a reply, greetings and
     restored histories alike.  A question longer than ``longest_question`` (refused anyway) is
-    shown cut, so the page does not send it back with every later event."""
+    shown cut, so the page does not send it back with every later event.
 
-    # Gradio reads a component's settings from its __init__'s signature, so this one is set after it.
-    longest_question: int | None = None
+    A subclass, not a wrapper: Gradio rebuilds a component from its class when an update changes
+    its settings (a persona's avatar), so only what the class says survives.
+    """
+
+    longest_question: ClassVar[int | None] = None
+
+    @classmethod
+    def limited(cls, longest_question: int) -> type[SafeChatbot]:
+        """This chat, with questions longer than ``longest_question`` shown cut."""
+        limited: type[SafeChatbot] = _NoStub(cls.__name__, (cls,), {"longest_question": longest_question})
+        return limited
 
     def get_block_name(self) -> str:
         return "chatbot"  # the browser draws it with Gradio's own chatbot
 
     def postprocess(self, value: Any) -> Any:
         data = super().postprocess(value)
+        limit = self.longest_question
         for message in data.root:
             for part in message.content:
                 if isinstance(part, TextMessage):
                     text = part.text
-                    if message.role == "user" and self.longest_question and len(text) > self.longest_question:
-                        text = text[:self.longest_question] + " …"
+                    if message.role == "user" and limit and len(text) > limit:
+                        text = text[:limit] + " …"
                     part.text = safe_html(text)
         return data
 
