@@ -30,9 +30,12 @@ from tests.support import ROOT, clean_env, free_port, sdk, server_process, wait_
 
 
 @pytest.fixture
-def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(ScriptedEngine()) as srv:
+def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    """On SQLite, as the app runs it (its slower writes widen every race)."""
+    store = SqliteStore(tmp_path / "agora.db")
+    with EmbeddedServer(ScriptedEngine(), store=store) as srv:
         yield srv
+    store.close()
 
 
 def is_openai_error(response: httpx.Response, status: int | None = None) -> bool:
