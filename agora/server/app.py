@@ -18,10 +18,13 @@ from .base import REQUEST_SECONDS, Work
 from .chat import ChatAPI
 from .engines import Engine
 from .errors import OpenAIError, install_error_handlers
+from .files import FilesAPI
 from .limits import BODY_SECONDS, MAX_BODY, RequestLimits
 from .responses import ResponsesAPI
+from .retrieval import Library
 from .runs import LIFETIME, RunExecutor, recover
-from .store import MemoryStore, Store
+from .store import MemoryStore, SqliteStore, Store
+from .vector_stores import VectorStoresAPI
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ def create_app(engine: Engine, *, store: Store | None = None, api_key: str | Non
     ``body_seconds``: the largest request body, and the time it may take to arrive.
     """
     store = store or MemoryStore()
+    library = Library(store.path if isinstance(store, SqliteStore) else ":memory:")
     if (ended := recover(store)):
         log.warning("ended %d run(s) left in progress by a previous server", ended)
     # No /docs and no /openapi.json: the key check covers the API's routes, and those pages are not needed.
@@ -60,9 +64,10 @@ def create_app(engine: Engine, *, store: Store | None = None, api_key: str | Non
     install_error_handlers(app)
     executor, work = RunExecutor(store, engine, run_lifetime), Work(request_seconds)
     for api in (AssistantsAPI(store, engine, executor, work), ResponsesAPI(store, engine, work),
-                ChatAPI(store, engine, work)):
+                ChatAPI(store, engine, work), FilesAPI(store, engine, library), VectorStoresAPI(store, engine, library)):
         app.include_router(api.router)
     app.state.engine, app.state.store, app.state.executor, app.state.work = engine, store, executor, work
+    app.state.library = library
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:

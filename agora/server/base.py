@@ -116,10 +116,10 @@ def unoffered_tools(gen: Generation) -> str | None:
 
 
 def page(items: Sequence[T], *, limit: int, order: ListOrder, after: str | None,
-         before: str | None, last_id_field: bool = True) -> dict[str, Any]:
+         before: str | None, last_id_field: bool = True, max_limit: int = 100) -> dict[str, Any]:
     """One cursor page of ``items`` (given oldest first), shaped like OpenAI's lists."""
-    if not 1 <= limit <= 100:
-        raise bad_request("Invalid 'limit': integer must be between 1 and 100.", "limit", "invalid_value")
+    if not 1 <= limit <= max_limit:
+        raise bad_request(f"Invalid 'limit': integer must be between 1 and {max_limit}.", "limit", "invalid_value")
     ordered = list(items) if order == "asc" else list(reversed(items))
     ids = [getattr(item, "id") for item in ordered]
     for name, cursor in (("after", after), ("before", before)):

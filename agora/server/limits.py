@@ -15,8 +15,10 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import OpenAIError
+from .retrieval import MAX_FILE_BYTES
 
 MAX_BODY = 4 << 20       # bytes; OpenAI's own limit on a message is 256k characters
+MAX_UPLOAD = MAX_FILE_BYTES + (64 << 10)  # a multipart upload: one file and its form fields
 BODY_SECONDS = 30.0      # to send a whole body
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
@@ -38,8 +40,9 @@ def has_lone_surrogate(value: Any) -> bool:
 class RequestLimits:
     """ASGI middleware: a size and time limit on every request body, and well-formed Unicode."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, body_seconds: float = BODY_SECONDS) -> None:
-        self.app, self.max_body, self.body_seconds = app, max_body, body_seconds
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, body_seconds: float = BODY_SECONDS,
+                 max_upload: int = MAX_UPLOAD) -> None:
+        self.app, self.max_body, self.body_seconds, self.max_upload = app, max_body, body_seconds, max_upload
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
@@ -65,15 +68,17 @@ class RequestLimits:
 
         await self.app(scope, replay, send)
 
-    def _too_large(self) -> OpenAIError:
-        return OpenAIError(413, f"The request body is larger than this server's limit of {self.max_body} bytes.",
+    @staticmethod
+    def _too_large(limit: int) -> OpenAIError:
+        return OpenAIError(413, f"The request body is larger than this server's limit of {limit} bytes.",
                            code="request_too_large")
 
     async def _read(self, scope: Scope, receive: Receive) -> bytes:
         headers = dict(scope["headers"])
+        limit = self.max_upload if headers.get(b"content-type", b"").startswith(b"multipart/") else self.max_body
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            raise self._too_large()
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise self._too_large(limit)
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -81,8 +86,8 @@ class RequestLimits:
                 raise ConnectionResetError
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                raise self._too_large()
+            if size > limit:
+                raise self._too_large(limit)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)

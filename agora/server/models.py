@@ -214,3 +214,78 @@ class ChatIn(Body):
     store: bool | None = None
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     presence_penalty: float | None = Field(None, ge=-2, le=2)
+
+
+# ---------------------------------------------------------------------------------- Vector stores
+
+Attributes = dict[str, str | float | bool]
+
+
+class ExpiresAfterIn(Body):
+    anchor: Literal["last_active_at"]
+    days: int = Field(ge=1, le=365)
+
+
+class ChunkingIn(Body):
+    """Accepted for compatibility; passages are cut the server's one way (see ``retrieval``)."""
+
+    type: Literal["auto", "static"]
+    static: dict[str, int] | None = None
+
+
+class VectorStoreIn(Body):
+    name: str | None = None
+    description: str | None = None
+    file_ids: list[str] = Field(default_factory=list, max_length=500)
+    metadata: Metadata | None = None
+    expires_after: ExpiresAfterIn | None = None
+    chunking_strategy: ChunkingIn | None = None
+
+
+class VectorStoreUpdate(Body):
+    name: str | None = None
+    metadata: Metadata | None = None
+    expires_after: ExpiresAfterIn | None = None
+
+
+class VectorStoreFileIn(Body):
+    file_id: str
+    attributes: Attributes | None = None
+    chunking_strategy: ChunkingIn | None = None
+
+
+class VectorStoreFileUpdate(Body):
+    attributes: Attributes | None
+
+
+class BatchFileIn(Body):
+    file_id: str
+    attributes: Attributes | None = None
+    chunking_strategy: ChunkingIn | None = None
+
+
+class FileBatchIn(Body):
+    file_ids: list[str] | None = Field(None, max_length=500)
+    files: list[BatchFileIn] | None = Field(None, max_length=500)
+    attributes: Attributes | None = None
+    chunking_strategy: ChunkingIn | None = None
+
+
+class RankingIn(Body):
+    ranker: Literal["none", "auto", "default-2024-11-15"] | None = None
+    score_threshold: float | None = Field(None, ge=0, le=1)
+
+
+class SearchIn(Body):
+    query: str | list[str]
+    max_num_results: int = Field(10, ge=1, le=50)
+    ranking_options: RankingIn | None = None
+    rewrite_query: bool | None = None
+    filters: dict[str, Any] | None = None
+
+    @field_validator("filters")
+    @classmethod
+    def _no_filters(cls, value: dict[str, Any] | None) -> None:
+        if value is not None:
+            raise bad_request("Attribute filters are not supported by this server.", "filters", "unsupported_value")
+        return None
