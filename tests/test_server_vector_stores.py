@@ -176,3 +176,60 @@ def test_passages_overlap_so_no_sentence_is_lost() -> None:
     assert [p.split()[0] for p in cut] == ["w0", "w90", "w180"]
     assert cut[0].split()[-30:] == cut[1].split()[:30] and cut[-1].split()[-1] == "w299"
     assert passages("one two", words=120, overlap=30) == ["one two"] and passages("   ") == []
+
+
+# ------------------------------------------------------------------ file_search in runs
+
+
+def readings_store(client: OpenAI) -> tuple[str, str]:
+    """A vector store holding both readings; (its id, the Varnholm file's id)."""
+    store = client.vector_stores.create(name="readings")
+    laws = client.vector_stores.files.upload_and_poll(vector_store_id=store.id, file=VARNHOLM.open("rb"),
+                                                      poll_interval_ms=20)
+    client.vector_stores.files.upload_and_poll(vector_store_id=store.id, file=HARBOURS.open("rb"), poll_interval_ms=20)
+    return store.id, laws.id
+
+
+QUESTION = "What must a citizen who lies about the salt harvest do?"
+
+
+def test_an_assistants_run_searches_and_cites_the_reading(client: OpenAI) -> None:
+    store_id, laws_id = readings_store(client)
+    asst = client.beta.assistants.create(model="scripted", instructions="You are Plato.", tools=[{"type": "file_search"}],
+                                         tool_resources={"file_search": {"vector_store_ids": [store_id]}})
+    assert asst.tool_resources is not None and asst.tool_resources.file_search is not None
+    assert asst.tool_resources.file_search.vector_store_ids == [store_id]
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"{QUESTION} [[echo]]"}])
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=asst.id) as stream:
+        events = [(event.event, getattr(event.data, "type", None)) for event in stream]
+        message = stream.get_final_messages()[0]
+        run = stream.get_final_run()
+    names = [name for name, _ in events]
+    search_done = events.index(("thread.run.step.completed", "tool_calls"))
+    assert events.index(("thread.run.step.created", "tool_calls")) < search_done < names.index("thread.message.created")
+    text = message.content[0].text  # type: ignore[union-attr]
+    assert "plant one silver birch on the Hill of Gulls" in text.value  # [[echo]]: the passage reached the model
+    cited = text.annotations[0]
+    assert cited.type == "file_citation" and cited.file_citation.file_id == laws_id  # type: ignore[union-attr]
+    assert text.value[cited.start_index:cited.end_index] == cited.text == "【0:0†varnholm.md】"
+    assert "plant one silver birch" in cited.file_citation.quote  # type: ignore[union-attr]
+    assert all(a.file_citation.file_id == laws_id for a in text.annotations)  # type: ignore[union-attr]  # not the harbour notes
+    steps = client.beta.threads.runs.steps.list(run_id=run.id, thread_id=thread.id, order="asc").data
+    assert [s.type for s in steps] == ["tool_calls", "message_creation"]
+    call = steps[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.type == "file_search" and call.file_search.results[0].file_name == "varnholm.md"  # type: ignore[union-attr]
+    # A polled run cites the same way, and the next turn's prompt shows no markers to the model.
+    client.beta.threads.messages.create(thread_id=thread.id, role="user", content=f"And then? {QUESTION} [[echo]]")
+    polled = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=20)
+    reply = client.beta.threads.messages.list(thread_id=thread.id, run_id=polled.id).data[0].content[0].text  # type: ignore[union-attr]
+    assert reply.annotations and reply.value.count("【") == len(reply.annotations)  # the echoed history had none
+
+
+def test_file_search_reads_the_threads_stores_too(client: OpenAI) -> None:
+    store_id, laws_id = readings_store(client)
+    asst = client.beta.assistants.create(model="scripted", tools=[{"type": "file_search"}])
+    run = client.beta.threads.create_and_run_poll(
+        assistant_id=asst.id, poll_interval_ms=20, tool_resources={"file_search": {"vector_store_ids": [store_id]}},
+        thread={"messages": [{"role": "user", "content": "Who governs Varnholm?"}]})
+    message = client.beta.threads.messages.list(thread_id=run.thread_id).data[0]
+    assert message.content[0].text.annotations[0].file_citation.file_id == laws_id  # type: ignore[union-attr]

@@ -62,9 +62,10 @@ def create_app(engine: Engine, *, store: Store | None = None, api_key: str | Non
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(RequestLimits, max_body=max_body, body_seconds=body_seconds)
     install_error_handlers(app)
-    executor, work = RunExecutor(store, engine, run_lifetime), Work(request_seconds)
-    for api in (AssistantsAPI(store, engine, executor, work), ResponsesAPI(store, engine, work),
-                ChatAPI(store, engine, work), FilesAPI(store, engine, library), VectorStoresAPI(store, engine, library)):
+    vector_stores = VectorStoresAPI(store, engine, library)
+    executor, work = RunExecutor(store, engine, run_lifetime, vector_stores.search), Work(request_seconds)
+    for api in (AssistantsAPI(store, engine, executor, work, vector_stores), ResponsesAPI(store, engine, work),
+                ChatAPI(store, engine, work), FilesAPI(store, engine, library), vector_stores):
         app.include_router(api.router)
     app.state.engine, app.state.store, app.state.executor, app.state.work = engine, store, executor, work
     app.state.library = library

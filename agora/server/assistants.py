@@ -6,7 +6,11 @@ import threading
 from typing import Any
 
 from fastapi.responses import StreamingResponse
+from openai.types import VectorStore
 from openai.types.beta import Assistant, AssistantDeleted, Thread, ThreadDeleted
+from openai.types.beta.assistant import ToolResources, ToolResourcesFileSearch
+from openai.types.beta.thread import ToolResources as ThreadResources
+from openai.types.beta.thread import ToolResourcesFileSearch as ThreadFileSearch
 from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.run import TruncationStrategy
 from openai.types.beta.threads.runs import RunStep
@@ -23,17 +27,21 @@ from .models import (
     ThreadIn,
     ThreadUpdate,
     ToolOutputsIn,
+    ToolResourcesIn,
+    VectorStoreIn,
     sdk_tools,
 )
 from .runs import ACTIVE, RunExecutor, message_text, text_block
 from .sse import sse_response
 from .store import Store, new_id, now
+from .vector_stores import VectorStoresAPI
 
 
 class AssistantsAPI(API):
-    def __init__(self, store: Store, engine: Engine, executor: RunExecutor, work: Work | None = None) -> None:
+    def __init__(self, store: Store, engine: Engine, executor: RunExecutor, work: Work | None = None,
+                 vector_stores: VectorStoresAPI | None = None) -> None:
         super().__init__(store, engine, work)
-        self.executor = executor
+        self.executor, self.vector_stores = executor, vector_stores
         # Checking that a thread has no active run and then writing to it is one step: requests
         # arrive on many threads at once, and a thread must never get two runs.
         self._writing = threading.Lock()
@@ -76,6 +84,29 @@ class AssistantsAPI(API):
                       completed_at=now(), attachments=body.attachments or [], metadata=body.metadata or {})
         return self.store.put("message", msg, parent=thread_id)
 
+    def _resources(self, given: ToolResourcesIn | None) -> ToolResources | None:
+        """An assistant's ``tool_resources``: named vector stores checked, new ones (``vector_stores``) made."""
+        ids = self._vector_store_ids(given)
+        return None if ids is None else ToolResources(file_search=ToolResourcesFileSearch(vector_store_ids=ids))
+
+    def _thread_resources(self, given: ToolResourcesIn | None) -> ThreadResources | None:
+        """A thread's ``tool_resources`` (the SDK has a type of its own for them)."""
+        ids = self._vector_store_ids(given)
+        return None if ids is None else ThreadResources(file_search=ThreadFileSearch(vector_store_ids=ids))
+
+    def _vector_store_ids(self, given: ToolResourcesIn | None) -> list[str] | None:
+        if given is None or given.file_search is None:
+            return None
+        ids = list(given.file_search.vector_store_ids or [])
+        for vector_store_id in ids:
+            self.find("vector_store", vector_store_id, VectorStore)
+        if given.file_search.vector_stores:
+            if self.vector_stores is None:
+                raise bad_request("This server has no vector stores.", "tool_resources.file_search.vector_stores")
+            for new in given.file_search.vector_stores:
+                ids.append(self.vector_stores.create(VectorStoreIn(file_ids=new.file_ids, metadata=new.metadata)).id)
+        return ids
+
     # ------------------------------------------------------------------ assistants
 
     def create_assistant(self, body: AssistantIn) -> Assistant:
@@ -84,7 +115,8 @@ class AssistantsAPI(API):
         asst = Assistant(id=new_id("asst"), object="assistant", created_at=now(), model=body.model,
                          name=body.name, description=body.description, instructions=body.instructions,
                          metadata=body.metadata or {}, tools=sdk_tools(body.tools) or [],
-                         temperature=body.temperature, top_p=body.top_p, response_format="auto")
+                         temperature=body.temperature, top_p=body.top_p, response_format="auto",
+                         tool_resources=self._resources(body.tool_resources))
         return self.store.put("assistant", asst)
 
     def list_assistants(self, limit: int = 20, order: ListOrder = "desc", after: str | None = None,
@@ -97,9 +129,11 @@ class AssistantsAPI(API):
 
     def update_assistant(self, assistant_id: str, body: AssistantIn) -> Assistant:
         asst = self.find("assistant", assistant_id, Assistant)
-        changes = body.model_dump(exclude_unset=True, exclude={"tools", "response_format"})
+        changes = body.model_dump(exclude_unset=True, exclude={"tools", "response_format", "tool_resources"})
         if body.tools is not None:
             changes["tools"] = sdk_tools(body.tools)
+        if body.tool_resources is not None:
+            changes["tool_resources"] = self._resources(body.tool_resources)
         return self.store.put("assistant", asst.model_copy(update=changes))
 
     def delete_assistant(self, assistant_id: str) -> AssistantDeleted:
@@ -109,9 +143,10 @@ class AssistantsAPI(API):
 
     # ------------------------------------------------------------------ threads & messages
 
-    def _new_thread(self, body: ThreadIn) -> Thread:
+    def _new_thread(self, body: ThreadIn, resources: ToolResourcesIn | None = None) -> Thread:
         thread = self.store.put("thread", Thread(id=new_id("thread"), object="thread", created_at=now(),
-                                                 metadata=body.metadata or {}))
+                                                 metadata=body.metadata or {},
+                                                 tool_resources=self._thread_resources(resources or body.tool_resources)))
         for msg in body.messages:
             self._add_message(thread.id, msg)
         return thread
@@ -124,7 +159,10 @@ class AssistantsAPI(API):
 
     def update_thread(self, thread_id: str, body: ThreadUpdate) -> Thread:
         thread = self.find("thread", thread_id, Thread)
-        return self.store.put("thread", thread.model_copy(update={"metadata": body.metadata or thread.metadata}))
+        changes: dict[str, Any] = {"metadata": body.metadata or thread.metadata}
+        if body.tool_resources is not None:
+            changes["tool_resources"] = self._thread_resources(body.tool_resources)
+        return self.store.put("thread", thread.model_copy(update=changes))
 
     def delete_thread(self, thread_id: str) -> ThreadDeleted:
         self.find("thread", thread_id, Thread)
@@ -195,7 +233,7 @@ class AssistantsAPI(API):
         self.find("assistant", body.assistant_id, Assistant)
         sdk_tools(body.tools)
         with self._writing:
-            return self._start(self._new_thread(body.thread or ThreadIn()), body)
+            return self._start(self._new_thread(body.thread or ThreadIn(), body.tool_resources), body)
 
     def list_runs(self, thread_id: str, limit: int = 20, order: ListOrder = "desc",
                   after: str | None = None, before: str | None = None) -> dict[str, Any]:

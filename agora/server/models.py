@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from openai.types.beta import AssistantTool, FunctionTool
+from openai.types.beta import AssistantTool, FileSearchTool, FunctionTool
 from openai.types.shared import FunctionDefinition
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -44,15 +44,30 @@ class FunctionIn(Body):
     strict: bool | None = None
 
 
+class RankingOptionsIn(Body):
+    ranker: Literal["auto", "default_2024_08_21"] | None = None
+    score_threshold: float = Field(ge=0, le=1)
+
+
+class FileSearchIn(Body):
+    max_num_results: int | None = Field(None, ge=1, le=50)
+    ranking_options: RankingOptionsIn | None = None
+
+
 class ToolIn(Body):
-    """An Assistants tool.  Function tools round-trip; the hosted tools are refused by name."""
+    """An Assistants tool: functions and ``file_search``; the other hosted tools are refused by name."""
 
     type: str
     function: FunctionIn | None = None
+    file_search: FileSearchIn | None = None
 
     def to_sdk(self, where: str) -> AssistantTool:
+        if self.type == "file_search":
+            return FileSearchTool.model_validate(
+                {"type": "file_search", **({"file_search": self.file_search.model_dump(exclude_none=True)}
+                                            if self.file_search else {})})
         if self.type != "function":
-            raise bad_request(f"Invalid value: '{self.type}'. Supported values are: 'function'.",
+            raise bad_request(f"Invalid value: '{self.type}'. Supported values are: 'function', 'file_search'.",
                               f"{where}.type", "invalid_value")
         if self.function is None:
             raise bad_request(f"Missing required parameter: '{where}.function'.", f"{where}.function",
@@ -64,6 +79,23 @@ class ToolIn(Body):
 def sdk_tools(tools: list[ToolIn] | None) -> list[AssistantTool] | None:
     """The tools as the SDK's types (``None`` if none were given), refusing what is not offered."""
     return None if tools is None else [tool.to_sdk(f"tools[{i}]") for i, tool in enumerate(tools)]
+
+
+class NewVectorStoreIn(Body):
+    file_ids: list[str] = Field(default_factory=list, max_length=10000)
+    chunking_strategy: dict[str, Any] | None = None
+    metadata: Metadata | None = None
+
+
+class FileSearchResourcesIn(Body):
+    vector_store_ids: list[str] | None = Field(None, max_length=1)
+    vector_stores: list[NewVectorStoreIn] | None = Field(None, max_length=1)
+
+
+class ToolResourcesIn(Body):
+    """``tool_resources``: the vector stores ``file_search`` reads (code_interpreter is not offered)."""
+
+    file_search: FileSearchResourcesIn | None = None
 
 
 class MessageIn(Body):
@@ -83,6 +115,7 @@ class AssistantIn(Body):
     instructions: str | None = None
     metadata: Metadata | None = None
     tools: list[ToolIn] | None = None
+    tool_resources: ToolResourcesIn | None = None
     response_format: Literal["auto"] | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
@@ -91,6 +124,7 @@ class AssistantIn(Body):
 class ThreadIn(Body):
     messages: list[MessageIn] = []
     metadata: Metadata | None = None
+    tool_resources: ToolResourcesIn | None = None
 
 
 class RunOptions(Body):
@@ -117,10 +151,12 @@ class RunIn(RunOptions):
 
 class ThreadAndRunIn(RunOptions):
     thread: ThreadIn | None = None
+    tool_resources: ToolResourcesIn | None = None
 
 
 class ThreadUpdate(Body):
     metadata: Metadata | None = None
+    tool_resources: ToolResourcesIn | None = None
 
 
 class ToolOutputIn(Body):

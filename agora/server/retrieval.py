@@ -9,7 +9,6 @@ answer every time.  The files' bytes are kept beside the index, for ``GET /files
 from __future__ import annotations
 
 import io
-import math
 import re
 import sqlite3
 import threading
@@ -80,6 +79,11 @@ class Hit:
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def relevance(bm25: float) -> float:
+    """A BM25 score (0 and up) as a score in [0, 1): half at 4, about where one rare shared word lands."""
+    return max(0.0, bm25) / (max(0.0, bm25) + 4.0)
 
 
 def match_query(query: str) -> str:
@@ -154,7 +158,7 @@ class Library:
                 f"SELECT file_id, filename, text, bm25(passages) AS rank FROM passages WHERE passages MATCH ? "
                 f"AND vector_store_id IN ({marks}) ORDER BY rank LIMIT ?",
                 (match, *vector_store_ids, limit)).fetchall()
-        return [Hit(file_id, filename, text, 1 - math.exp(rank)) for file_id, filename, text, rank in rows]
+        return [Hit(file_id, filename, text, relevance(-rank)) for file_id, filename, text, rank in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -12,16 +12,29 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from openai.types.beta import FunctionTool
+from openai.types.beta import Assistant, FileSearchTool, FunctionTool, Thread
+from openai.types.beta.file_search_tool import FileSearch as FileSearchOptions
+from openai.types.beta.threads import AnnotationDelta as Annotation
 from openai.types.beta.threads import (
+    FileCitationAnnotation,
+    FileCitationDeltaAnnotation,
     Message,
     MessageContent,
+    MessageDelta,
+    MessageDeltaEvent,
     Run,
     Text,
     TextContentBlock,
+    TextDelta,
+    TextDeltaBlock,
+)
+from openai.types.beta.threads.file_citation_annotation import FileCitation
+from openai.types.beta.threads.file_citation_delta_annotation import (
+    FileCitation as DeltaCitation,
 )
 from openai.types.beta.threads.message import IncompleteDetails as MessageIncomplete
 from openai.types.beta.threads.required_action_function_tool_call import (
@@ -36,10 +49,21 @@ from openai.types.beta.threads.run import (
     Usage,
 )
 from openai.types.beta.threads.runs import (
+    FileSearchToolCall,
     FunctionToolCall,
     MessageCreationStepDetails,
     RunStep,
     ToolCallsStepDetails,
+)
+from openai.types.beta.threads.runs.file_search_tool_call import (
+    FileSearch as StepFileSearch,
+)
+from openai.types.beta.threads.runs.file_search_tool_call import (
+    FileSearchRankingOptions as StepRanking,
+)
+from openai.types.beta.threads.runs.file_search_tool_call import (
+    FileSearchResult,
+    FileSearchResultContent,
 )
 from openai.types.beta.threads.runs.function_tool_call import Function as StepFunction
 from openai.types.beta.threads.runs.message_creation_step_details import MessageCreation
@@ -47,7 +71,9 @@ from openai.types.beta.threads.runs.run_step import LastError as StepError
 from openai.types.beta.threads.runs.run_step import Usage as StepUsage
 from pydantic import BaseModel
 
+from .citations import PASSAGES, Citation, cite, context, without_markers
 from .engines import Deadline, Engine, Generation, ToolCall
+from .retrieval import Hit
 from .sse import message_delta
 from .store import Store, new_id, now
 
@@ -83,8 +109,24 @@ def message_text(message: Message) -> str:
     return "".join(block.text.value for block in message.content if isinstance(block, TextContentBlock))
 
 
-def text_block(value: str) -> list[MessageContent]:
-    return [TextContentBlock(type="text", text=Text(value=value, annotations=[]))]
+def text_block(value: str, citations: list[Citation] | None = None) -> list[MessageContent]:
+    annotations = [FileCitationAnnotation(type="file_citation", text=c.marker, start_index=c.start, end_index=c.end,
+                                          file_citation=FileCitation(file_id=c.file_id, quote=c.quote))  # type: ignore[call-arg]
+                   for c in citations or []]
+    return [TextContentBlock(type="text", text=Text(value=value, annotations=annotations))]  # type: ignore[arg-type]
+
+
+def cited_delta(message_id: str, suffix: str, citations: list[Citation]) -> MessageDeltaEvent:
+    """The last ``thread.message.delta`` of a reply that cites: its markers, and what they stand for."""
+    annotations: list[Annotation] = [FileCitationDeltaAnnotation(index=i, type="file_citation", text=c.marker, start_index=c.start,
+                                               end_index=c.end, file_citation=DeltaCitation(file_id=c.file_id,
+                                                                                            quote=c.quote))
+                   for i, c in enumerate(citations)]
+    return MessageDeltaEvent(id=message_id, object="thread.message.delta", delta=MessageDelta(content=[
+        TextDeltaBlock(index=0, type="text", text=TextDelta(value=suffix, annotations=annotations))]))
+
+
+Search = Callable[[list[str], str, int, float], list[Hit]]
 
 
 def usage_of(gen: Generation) -> tuple[int, int, int]:
@@ -94,8 +136,8 @@ def usage_of(gen: Generation) -> tuple[int, int, int]:
 class RunExecutor:
     """Starts, resumes, tracks, cancels and expires the runs of one server."""
 
-    def __init__(self, store: Store, engine: Engine, lifetime: float = LIFETIME) -> None:
-        self.store, self.engine, self.lifetime = store, engine, lifetime
+    def __init__(self, store: Store, engine: Engine, lifetime: float = LIFETIME, search: Search | None = None) -> None:
+        self.store, self.engine, self.lifetime, self.search = store, engine, lifetime, search
         self._handles: dict[str, RunHandle] = {}
         self._deadlines: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -200,19 +242,57 @@ class RunExecutor:
                 self._deadlines.pop(handle.run.id, None)
         handle.done.set()
 
-    def _prompt(self, run: Run) -> list[dict[str, str]]:
-        """Instructions, the thread's messages, then the outputs of tools this run called."""
+    def _prompt(self, run: Run, hits: list[Hit]) -> list[dict[str, str]]:
+        """Instructions, passages found by file_search, the thread's messages (without citation
+        markers), then the outputs of tools this run called."""
         system = [{"role": "system", "content": run.instructions}] if run.instructions else []
-        messages = [{"role": m.role, "content": text} for m in self.store.children("message", run.thread_id, Message)
-                    if (text := message_text(m))]
+        if (passages := context(hits)) is not None:
+            system.append(passages)
+        messages = [{"role": m.role, "content": without_markers(text)}
+                    for m in self.store.children("message", run.thread_id, Message) if (text := message_text(m))]
         tools = [{"role": "tool", "content": f"{call.function.name}: {call.function.output}"}
                  for step in self.store.children("step", run.id, RunStep)
                  if isinstance(step.step_details, ToolCallsStepDetails)
                  for call in step.step_details.tool_calls if isinstance(call, FunctionToolCall)]
         return system + messages + tools
 
+    def _vector_store_ids(self, run: Run) -> list[str]:
+        """The vector stores file_search reads for ``run``: its thread's, then its assistant's."""
+        ids: list[str] = []
+        for owner in (self.store.get("thread", run.thread_id, Thread), self.store.get("assistant", run.assistant_id,
+                                                                                      Assistant)):
+            resources = getattr(owner, "tool_resources", None)
+            if resources is not None and resources.file_search is not None:
+                ids += [i for i in resources.file_search.vector_store_ids or [] if i not in ids]
+        return ids
+
+    def _file_search(self, handle: RunHandle, run: Run) -> tuple[list[Hit], str]:
+        """If the run offers file_search: search with the student's question, as a ``tool_calls``
+        run step; returns the passages found and the question."""
+        tool = next((t for t in run.tools if isinstance(t, FileSearchTool)), None)
+        last = self.store.latest("message", run.thread_id, Message)
+        if tool is None or self.search is None or last is None:
+            return [], ""
+        options = tool.file_search or FileSearchOptions()
+        threshold = options.ranking_options.score_threshold if options.ranking_options else 0.0
+        question = message_text(last)
+        hits = self.search(self._vector_store_ids(run), question, options.max_num_results or PASSAGES, threshold)
+        call = FileSearchToolCall(id=new_id("call"), type="file_search", file_search=StepFileSearch(
+            ranking_options=StepRanking(ranker="default_2024_08_21", score_threshold=threshold),
+            results=[FileSearchResult(file_id=h.file_id, file_name=h.filename, score=h.score,
+                                      content=[FileSearchResultContent(type="text", text=h.text)]) for h in hits]))
+        step = RunStep(id=new_id("step"), object="thread.run.step", assistant_id=run.assistant_id, created_at=now(),
+                       run_id=run.id, thread_id=run.thread_id, status="in_progress", type="tool_calls",
+                       step_details=ToolCallsStepDetails(type="tool_calls", tool_calls=[call]))
+        self.store.put("step", step, parent=run.id)
+        handle.emit("thread.run.step.created", step)
+        handle.emit("thread.run.step.in_progress", step)
+        handle.emit("thread.run.step.completed", self._save_step(step, status="completed", completed_at=now()))
+        return hits, question
+
     def _generate(self, handle: RunHandle, run: Run) -> None:
-        gen = Generation(messages=self._prompt(run), model=run.model, temperature=run.temperature, top_p=run.top_p,
+        hits, question = self._file_search(handle, run)
+        gen = Generation(messages=self._prompt(run, hits), model=run.model, temperature=run.temperature, top_p=run.top_p,
                          max_tokens=run.max_completion_tokens, cancelled=handle.cancel,
                          tools=[t.model_dump(exclude_none=True) for t in run.tools if isinstance(t, FunctionTool)])
         step, message = self._open_message(handle, run)
@@ -239,7 +319,10 @@ class RunExecutor:
             return self._finish_expired(handle, run, step, message, text)
         if gen.finish_reason == "tool_calls":
             return self._require_action(handle, run, step, message, gen.tool_calls)
-        self._finish(handle, run, step, message, text, gen)
+        suffix, citations = cite(text, hits, question)
+        if citations:
+            handle.emit("thread.message.delta", cited_delta(message.id, suffix, citations))
+        self._finish(handle, run, step, message, text + suffix, gen, citations)
 
     def _open_message(self, handle: RunHandle, run: Run) -> tuple[RunStep, Message]:
         msg_id = new_id("msg")
@@ -259,11 +342,11 @@ class RunExecutor:
         return step, message
 
     def _finish(self, handle: RunHandle, run: Run, step: RunStep, message: Message, text: str,
-                gen: Generation) -> None:
+                gen: Generation, citations: list[Citation] | None = None) -> None:
         """The reply is done: ``incomplete`` if the token limit cut it, else ``completed``."""
         prompt, completion, total = usage_of(gen)
         cut = gen.finish_reason == "length"
-        message = self._close_message(message, text, "incomplete" if cut else "completed", "max_tokens")
+        message = self._close_message(message, text, "incomplete" if cut else "completed", "max_tokens", citations)
         handle.emit("thread.message.incomplete" if cut else "thread.message.completed", message)
         step = self._save_step(step, status="completed", completed_at=now(), usage=StepUsage(
             prompt_tokens=prompt, completion_tokens=completion, total_tokens=total))
@@ -277,8 +360,9 @@ class RunExecutor:
         run = self._save(run.model_copy(update=final))
         handle.emit(f"thread.run.{run.status}", run)
 
-    def _close_message(self, message: Message, text: str, status: str, reason: str) -> Message:
-        update: dict[str, object] = {"status": status, "content": text_block(text) if text else []}
+    def _close_message(self, message: Message, text: str, status: str, reason: str,
+                       citations: list[Citation] | None = None) -> Message:
+        update: dict[str, object] = {"status": status, "content": text_block(text, citations) if text else []}
         if status == "completed":
             update["completed_at"] = now()
         else:
