@@ -345,14 +345,15 @@ def test_tool_outputs_stream_and_are_checked(client: OpenAI) -> None:
                                                       tool_outputs=[{"tool_call_id": call_id, "output": "x"}])
 
 
-@pytest.mark.parametrize("tool", [{"type": "file_search"}, {"type": "code_interpreter"}])
+@pytest.mark.parametrize("tool", [{"type": "code_interpreter"}, {"type": "web_search"}])
 def test_tools_the_server_does_not_offer_are_refused_not_dropped(client: OpenAI, tool: dict[str, str]) -> None:
     with pytest.raises(openai.BadRequestError) as err:
         client.beta.assistants.create(model="scripted", tools=[tool])  # type: ignore[list-item]
-    assert err.value.body == {"message": f"Invalid value: '{tool['type']}'. Supported values are: 'function'.",  # type: ignore[comparison-overlap]
-                              "type": "invalid_request_error", "param": "tools[0].type", "code": "invalid_value"}
+    assert err.value.body == {  # type: ignore[comparison-overlap]
+        "message": f"Invalid value: '{tool['type']}'. Supported values are: 'function', 'file_search'.",
+        "type": "invalid_request_error", "param": "tools[0].type", "code": "invalid_value"}
     asst, thread = setup_thread(client)
-    with pytest.raises(openai.BadRequestError, match="Supported values are: 'function'"):
+    with pytest.raises(openai.BadRequestError, match="Supported values are: 'function', 'file_search'"):
         client.beta.threads.runs.create(thread_id=thread.id, assistant_id=asst.id, tools=[tool])  # type: ignore[list-item]
     assert client.beta.threads.runs.list(thread_id=thread.id).data == []
 
