@@ -233,3 +233,36 @@ def test_file_search_reads_the_threads_stores_too(client: OpenAI) -> None:
         thread={"messages": [{"role": "user", "content": "Who governs Varnholm?"}]})
     message = client.beta.threads.messages.list(thread_id=run.thread_id).data[0]
     assert message.content[0].text.annotations[0].file_citation.file_id == laws_id  # type: ignore[union-attr]
+
+
+def test_a_response_searches_and_cites_the_reading(client: OpenAI) -> None:
+    store_id, laws_id = readings_store(client)
+    tools = [{"type": "file_search", "vector_store_ids": [store_id]}]
+    with client.responses.stream(model="scripted", input=f"{QUESTION} [[echo]]", tools=tools) as stream:  # type: ignore[arg-type]
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    search_events = ["response.file_search_call.in_progress", "response.file_search_call.searching",
+                     "response.file_search_call.completed"]
+    assert [k for k in kinds if k.startswith("response.file_search_call")] == search_events
+    assert kinds.index("response.file_search_call.completed") < kinds.index("response.output_text.delta")
+    assert kinds.index("response.output_text.annotation.added") < kinds.index("response.output_text.done")
+    search, message = final.output
+    assert search.type == "file_search_call" and search.queries == [f"{QUESTION} [[echo]]"]
+    assert search.results is not None and search.results[0].filename == "varnholm.md"
+    assert message.type == "message"
+    text = message.content[0]
+    assert text.type == "output_text" and "plant one silver birch on the Hill of Gulls" in text.text  # reached the model
+    assert [(a.type, a.file_id, a.filename, a.index) for a in text.annotations] == [  # type: ignore[union-attr]
+        ("file_citation", laws_id, "varnholm.md", len(text.text))]
+    # Not streamed, and stored: the same output.
+    polled = client.responses.create(model="scripted", input="Who governs Varnholm?", tools=tools)  # type: ignore[arg-type]
+    assert [item.type for item in polled.output] == ["file_search_call", "message"]
+    assert client.responses.retrieve(polled.id).output[1].content[0].annotations[0].file_id == laws_id  # type: ignore[union-attr]
+
+
+def test_responses_offer_file_search_only(client: OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="Supported values are: 'file_search'"):
+        client.responses.create(model="scripted", input="hi", tools=[{"type": "web_search"}])  # type: ignore[list-item]
+    with pytest.raises(openai.NotFoundError, match="vs_missing"):
+        client.responses.create(model="scripted", input="hi", tools=[{"type": "file_search",
+                                                                      "vector_store_ids": ["vs_missing"]}])

@@ -64,7 +64,7 @@ def create_app(engine: Engine, *, store: Store | None = None, api_key: str | Non
     install_error_handlers(app)
     vector_stores = VectorStoresAPI(store, engine, library)
     executor, work = RunExecutor(store, engine, run_lifetime, vector_stores.search), Work(request_seconds)
-    for api in (AssistantsAPI(store, engine, executor, work, vector_stores), ResponsesAPI(store, engine, work),
+    for api in (AssistantsAPI(store, engine, executor, work, vector_stores), ResponsesAPI(store, engine, work, vector_stores),
                 ChatAPI(store, engine, work), FilesAPI(store, engine, library), vector_stores):
         app.include_router(api.router)
     app.state.engine, app.state.store, app.state.executor, app.state.work = engine, store, executor, work

@@ -210,9 +210,18 @@ class ResponseIn(Body):
 
     @field_validator("tools")
     @classmethod
-    def _no_tools(cls, tools: list[Any] | None) -> list[Any] | None:
-        if tools:
-            raise ValueError("tools are not supported by this server's Responses API")
+    def _file_search_only(cls, tools: list[Any] | None) -> list[Any] | None:
+        for i, tool in enumerate(tools or []):
+            kind = tool.get("type") if isinstance(tool, dict) else None
+            if kind != "file_search":
+                raise bad_request(f"Invalid value: '{kind}'. Supported values are: 'file_search'.", f"tools[{i}].type",
+                                  "invalid_value")
+            if tool.get("filters") is not None:
+                raise bad_request("Attribute filters are not supported by this server.", f"tools[{i}].filters",
+                                  "unsupported_value")
+            if not isinstance(tool.get("vector_store_ids"), list) or not tool["vector_store_ids"]:
+                raise bad_request(f"Missing required parameter: 'tools[{i}].vector_store_ids'.",
+                                  f"tools[{i}].vector_store_ids", "missing_required_parameter")
         return tools
 
 

@@ -8,32 +8,43 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
+from openai.types import VectorStore
 from openai.types.conversations import Conversation, ConversationDeletedResource
 from openai.types.conversations import Message as ConvMessage
 from openai.types.responses import (
+    FileSearchTool,
     Response,
     ResponseCompletedEvent,
     ResponseContentPartAddedEvent,
     ResponseContentPartDoneEvent,
     ResponseCreatedEvent,
     ResponseFailedEvent,
+    ResponseFileSearchCallCompletedEvent,
+    ResponseFileSearchCallInProgressEvent,
+    ResponseFileSearchCallSearchingEvent,
+    ResponseFileSearchToolCall,
     ResponseIncompleteEvent,
     ResponseInProgressEvent,
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
     ResponseOutputMessage,
     ResponseOutputText,
+    ResponseOutputTextAnnotationAddedEvent,
     ResponseTextDoneEvent,
     ResponseUsage,
 )
 from openai.types.responses.response import Conversation as ResponseConversation
 from openai.types.responses.response import IncompleteDetails
 from openai.types.responses.response_error import ResponseError
+from openai.types.responses.response_file_search_tool_call import (
+    Result as FileSearchResult,
+)
+from openai.types.responses.response_output_text import AnnotationFileCitation
 from openai.types.responses.response_text_config import ResponseTextConfig
 from openai.types.responses.response_usage import (
     InputTokensDetails,
@@ -43,11 +54,15 @@ from openai.types.shared.response_format_text import ResponseFormatText
 from pydantic import BaseModel
 
 from .base import API, ListOrder, Work, page, unoffered_tools
+from .citations import PASSAGES, cite
+from .citations import context as citations_context
 from .engines import Engine, Generation
 from .errors import bad_request
 from .models import ConversationIn, ItemsIn, ResponseIn, content_text
+from .retrieval import Hit
 from .sse import Channel, response_text_delta, threaded_stream
 from .store import Store, new_id, now
+from .vector_stores import VectorStoresAPI
 
 ChatMessages = list[dict[str, str]]
 
@@ -86,8 +101,10 @@ def conv_item_text(item: ConvMessage) -> str:
 
 
 class ResponsesAPI(API):
-    def __init__(self, store: Store, engine: Engine, work: Work | None = None) -> None:
+    def __init__(self, store: Store, engine: Engine, work: Work | None = None,
+                 vector_stores: VectorStoresAPI | None = None) -> None:
         super().__init__(store, engine, work)
+        self.vector_stores = vector_stores
         r = self.router
         r.post("/conversations")(self.create_conversation)
         r.get("/conversations/{conversation_id}")(self.get_conversation)
@@ -169,11 +186,16 @@ class ResponsesAPI(API):
             raise bad_request("Missing required parameter: 'input'.", "input", "missing_required_parameter")
         context = history + [{"role": "system" if r == "developer" else r, "content": t} for r, t in new_items]
         self.engine.preflight(context)
-        prompt = ([{"role": "system", "content": body.instructions}] if body.instructions else []) + context
+        question = next((t for r, t in reversed(new_items) if r == "user"), "")
+        tool, search = self._file_search(body, question)
+        hits = [Hit(r.file_id or "", r.filename or "", r.text or "", r.score or 0.0) for r in search.results or []] \
+            if search else []
+        passages = [found] if (found := citations_context(hits)) else []
+        prompt = ([{"role": "system", "content": body.instructions}] if body.instructions else []) + passages + context
         resp_id, msg_id = new_id("resp"), new_id("msg")
         base = Response(
             id=resp_id, object="response", created_at=time.time(), model=body.model or self.engine.model_id,
-            output=[], parallel_tool_calls=True, tool_choice="auto", tools=[], status="in_progress",
+            output=[], parallel_tool_calls=True, tool_choice="auto", tools=[tool] if tool else [], status="in_progress",
             instructions=body.instructions, temperature=body.temperature, top_p=body.top_p,
             max_output_tokens=body.max_output_tokens, previous_response_id=body.previous_response_id,
             conversation=ResponseConversation(id=conversation_id) if conversation_id else None,
@@ -187,13 +209,14 @@ class ResponsesAPI(API):
             status = "cancelled" if cancelled and not error else status
             msg = ResponseOutputMessage(id=msg_id, type="message", role="assistant",
                                         status="completed" if status == "completed" else "incomplete",
-                                        content=[ResponseOutputText(type="output_text", text=text, annotations=[])])
+                                        content=[ResponseOutputText(type="output_text", text=text,
+                                                                    annotations=annotations(text))])  # type: ignore[arg-type]
             usage = ResponseUsage(input_tokens=gen.prompt_tokens, output_tokens=gen.completion_tokens,
                                   total_tokens=gen.prompt_tokens + gen.completion_tokens,
                                   input_tokens_details=InputTokensDetails(cached_tokens=0, cache_write_tokens=0),
                                   output_tokens_details=OutputTokensDetails(reasoning_tokens=0))
             final = base.model_copy(update={
-                "status": status, "output": [msg], "usage": usage,
+                "status": status, "output": [search, msg] if search else [msg], "usage": usage,
                 "completed_at": time.time() if status == "completed" else None,
                 "error": ResponseError(code="server_error", message=error) if error else None,
                 "incomplete_details": IncompleteDetails(reason="max_output_tokens") if status == "incomplete" else None})
@@ -201,7 +224,27 @@ class ResponsesAPI(API):
             self._remember(final, context, text, new_items, conversation_id, body.store)
             return final
 
-        return gen, finish, lambda channel, cancel: self._stream(base, msg_id, gen, finish, channel, cancel)
+        def annotations(text: str) -> list[AnnotationFileCitation]:
+            """The passages the reply cites, at its end (Responses puts no markers in the text)."""
+            return [AnnotationFileCitation(type="file_citation", file_id=c.file_id, filename=c.filename,
+                                           index=len(text)) for c in cite(text, hits, question)[1]]
+
+        return gen, finish, lambda channel, cancel: self._stream(base, msg_id, gen, finish, channel, cancel, search)
+
+    def _file_search(self, body: ResponseIn, question: str) -> tuple[FileSearchTool | None,
+                                                                      ResponseFileSearchToolCall | None]:
+        """The request's file_search tool and, if it has one, the search made with the question."""
+        raw = next(iter(body.tools or []), None)
+        if raw is None or self.vector_stores is None:
+            return None, None
+        tool = FileSearchTool.model_validate(raw)
+        for vector_store_id in tool.vector_store_ids:
+            self.find("vector_store", vector_store_id, VectorStore)
+        threshold = (tool.ranking_options.score_threshold if tool.ranking_options else None) or 0.0
+        hits = self.vector_stores.search(tool.vector_store_ids, question, tool.max_num_results or PASSAGES, threshold)
+        results = [FileSearchResult(file_id=h.file_id, filename=h.filename, score=h.score, text=h.text) for h in hits]
+        return tool, ResponseFileSearchToolCall(id=new_id("fs"), type="file_search_call", status="completed",
+                                                queries=[question], results=results)
 
     def _remember(self, final: Response, context: ChatMessages, text: str, new_items: list[tuple[str, str]],
                   conversation_id: str | None, store: bool | None) -> None:
@@ -214,26 +257,29 @@ class ResponsesAPI(API):
                 self.store.put("conv_item", to_conv_item(role, item_text_), parent=conversation_id)
 
     def _stream(self, base: Response, msg_id: str, gen: Generation, finish: Callable[..., Response],
-                channel: Channel, cancel: threading.Event) -> None:
+                channel: Channel, cancel: threading.Event, search: ResponseFileSearchToolCall | None = None) -> None:
         gen.cancelled = cancel
         seq = iter(range(1_000_000))
+        at = 1 if search else 0  # the message's output_index: after the file search, if there was one
 
         def send(event: BaseModel) -> None:
             channel.event(getattr(event, "type"), event)
 
         send(ResponseCreatedEvent(type="response.created", sequence_number=next(seq), response=base))
         send(ResponseInProgressEvent(type="response.in_progress", sequence_number=next(seq), response=base))
+        if search:
+            self._stream_search(search, send, seq)
         item = ResponseOutputMessage(id=msg_id, type="message", role="assistant", status="in_progress", content=[])
         send(ResponseOutputItemAddedEvent(type="response.output_item.added", sequence_number=next(seq),
-                                          output_index=0, item=item))
+                                          output_index=at, item=item))
         empty = ResponseOutputText(type="output_text", text="", annotations=[])
         send(ResponseContentPartAddedEvent(type="response.content_part.added", sequence_number=next(seq),
-                                           item_id=msg_id, output_index=0, content_index=0, part=empty))
+                                           item_id=msg_id, output_index=at, content_index=0, part=empty))
         text, error = "", None
         try:
             for piece in self.engine.stream(gen):
                 text += piece
-                channel.event("response.output_text.delta", response_text_delta(msg_id, piece, next(seq)))
+                channel.event("response.output_text.delta", response_text_delta(msg_id, piece, next(seq), at))
             error = unoffered_tools(gen)
         except ConnectionAbortedError:  # as on a real network drop, the turn still happened server-side
             finish(text, None, cancelled=True)
@@ -246,13 +292,18 @@ class ResponsesAPI(API):
             return
         final = finish(text, error)
         if error is None:
-            part = ResponseOutputText(type="output_text", text=text, annotations=[])
+            message, part = final.output[at], None
+            assert isinstance(message, ResponseOutputMessage) and isinstance(part := message.content[0], ResponseOutputText)
+            for i, annotation in enumerate(part.annotations):
+                send(ResponseOutputTextAnnotationAddedEvent.model_validate({
+                    "type": "response.output_text.annotation.added", "sequence_number": next(seq), "item_id": msg_id,
+                    "output_index": at, "content_index": 0, "annotation_index": i, "annotation": annotation.model_dump()}))
             send(ResponseTextDoneEvent(type="response.output_text.done", sequence_number=next(seq), item_id=msg_id,
-                                       output_index=0, content_index=0, text=text, logprobs=[]))
+                                       output_index=at, content_index=0, text=text, logprobs=[]))
             send(ResponseContentPartDoneEvent(type="response.content_part.done", sequence_number=next(seq),
-                                              item_id=msg_id, output_index=0, content_index=0, part=part))
+                                              item_id=msg_id, output_index=at, content_index=0, part=part))
             send(ResponseOutputItemDoneEvent(type="response.output_item.done", sequence_number=next(seq),
-                                             output_index=0, item=final.output[0]))
+                                             output_index=at, item=message))
         if final.status == "completed":
             send(ResponseCompletedEvent(type="response.completed", sequence_number=next(seq), response=final))
         elif final.status == "incomplete":
@@ -260,3 +311,17 @@ class ResponsesAPI(API):
         else:
             send(ResponseFailedEvent(type="response.failed", sequence_number=next(seq), response=final))
 
+    @staticmethod
+    def _stream_search(search: ResponseFileSearchToolCall, send: Callable[[BaseModel], None],
+                       seq: Iterator[int]) -> None:
+        """The file_search_call item at output_index 0: added, in progress, searching, completed, done."""
+        started = search.model_copy(update={"status": "in_progress", "results": None})
+        send(ResponseOutputItemAddedEvent(type="response.output_item.added", sequence_number=next(seq), output_index=0,
+                                          item=started))
+        for kind, event in (("in_progress", ResponseFileSearchCallInProgressEvent),
+                            ("searching", ResponseFileSearchCallSearchingEvent),
+                            ("completed", ResponseFileSearchCallCompletedEvent)):
+            send(event.model_validate({"type": f"response.file_search_call.{kind}", "sequence_number": next(seq),
+                                       "item_id": search.id, "output_index": 0}))
+        send(ResponseOutputItemDoneEvent(type="response.output_item.done", sequence_number=next(seq), output_index=0,
+                                         item=search))

@@ -134,10 +134,10 @@ def message_delta(message_id: str, piece: str) -> str:
         {"index": 0, "type": "text", "text": {"value": piece, "annotations": []}}]}})
 
 
-def response_text_delta(item_id: str, piece: str, sequence_number: int) -> str:
+def response_text_delta(item_id: str, piece: str, sequence_number: int, output_index: int = 0) -> str:
     """Responses ``response.output_text.delta`` (``ResponseTextDeltaEvent``)."""
     return _dumps({"type": "response.output_text.delta", "sequence_number": sequence_number, "item_id": item_id,
-                   "output_index": 0, "content_index": 0, "delta": piece, "logprobs": []})
+                   "output_index": output_index, "content_index": 0, "delta": piece, "logprobs": []})
 
 
 def chat_chunk(chunk_id: str, created: int, model: str, piece: str) -> str:
