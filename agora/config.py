@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     db: str = setting("data/agora.db", "AGORA_DB", "The embedded server's SQLite file (':memory:' for none).")
     custom_models: str = setting("", "AGORA_CUSTOM_MODELS", "Models a persona made or imported in the page may name "
                                  "(comma-separated; default: none, they use AGORA_MODEL).")
-    max_upload_mb: float = setting(2.0, "AGORA_MAX_UPLOAD_MB", "Largest request or upload the page accepts, in MB.",
+    max_upload_mb: float = setting(16.0, "AGORA_MAX_UPLOAD_MB", "Largest request or upload the page accepts, in MB.",
                                    gt=0)
 
     @property

@@ -63,6 +63,7 @@ class Persona(BaseModel):
     model: str | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     assistant_id: str | None = None
+    readings: list[str] = Field(default_factory=list, max_length=20)  # files beside the persona file (file_search)
 
     @field_validator("examples")
     @classmethod
@@ -122,8 +123,31 @@ class _NoAliases(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def parse_personas(text: str, source: str = "<personas>") -> list[Persona]:
-    """Validate YAML text; raise :class:`PersonaError` with a one-line message."""
+def _with_readings(persona: Persona, base: Path | None, source: str, who: str) -> Persona:
+    """``persona`` with its readings found (relative to ``base``) and checked readable, as absolute paths."""
+    if not persona.readings:
+        return persona
+    from .server.retrieval import (  # the server's own reader: what it refuses, refuse now
+        ReadingError,
+        extract_text,
+    )
+
+    found = []
+    for i, name in enumerate(persona.readings):
+        path = Path(name) if base is None or Path(name).is_absolute() else base / name
+        try:
+            extract_text(path.name, path.read_bytes())
+        except OSError as exc:
+            raise PersonaError(f"{source}: {who}: readings[{i}]: cannot read {path}: {exc.strerror or exc}") from None
+        except ReadingError as exc:
+            raise PersonaError(f"{source}: {who}: readings[{i}]: {exc}") from None
+        found.append(str(path.resolve()))
+    return persona.model_copy(update={"readings": found})
+
+
+def parse_personas(text: str, source: str = "<personas>", base: Path | None = None) -> list[Persona]:
+    """Validate YAML text; raise :class:`PersonaError` with a one-line message.  ``base``: the
+    folder readings are named relative to."""
     try:
         data = yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader, without aliases
     except yaml.YAMLError as exc:
@@ -155,7 +179,7 @@ def parse_personas(text: str, source: str = "<personas>") -> list[Persona]:
         if persona.id in seen:
             raise PersonaError(f"{source}: {who}: id: duplicate id (also persona #{seen[persona.id]})")
         seen[persona.id] = index
-        personas.append(persona)
+        personas.append(_with_readings(persona, base, source, who))
     return personas
 
 
@@ -170,7 +194,7 @@ def load_personas(path: str | Path | None = None) -> list[Persona]:
     except UnicodeDecodeError as exc:
         raise PersonaError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
                            "save the file as UTF-8") from None
-    return parse_personas(text, str(path))
+    return parse_personas(text, str(path), path.parent)
 
 
 def to_yaml(persona: Persona) -> str:

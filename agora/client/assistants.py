@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import openai
 from openai.lib.streaming import AssistantStreamManager
-from openai.types.beta.threads import Run
+from openai.types.beta.threads import Message, Run
 
 from ..personas import Persona
+from ..server.citations import without_markers
 from ..server.runs import ACTIVE  # the Assistants API's active run states
 from .conversation import Conversation
 from .endings import ReplyEnded
-from .flow import Flow, given
+from .flow import Flow, cites, given
+from .readings import Reading, Source
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +27,28 @@ log = logging.getLogger(__name__)
 class AssistantsFlow(Flow):
     name = "assistants"
 
-    def _open(self, client: openai.OpenAI, conv: Conversation, persona: Persona,
-              message: str) -> AssistantStreamManager[Any]:
-        """One request per turn: create-and-run on the first, a run with the new message after."""
+    def _open(self, client: openai.OpenAI, conv: Conversation, persona: Persona, message: str,
+              store: str | None) -> AssistantStreamManager[Any]:
+        """One request per turn: create-and-run on the first, a run with the new message after.
+        With readings (``store``), the thread searches that vector store."""
         options = given(model=self.backend.model_for(persona), temperature=persona.temperature,
                         max_completion_tokens=self.backend.settings.max_output_tokens)
-        assistant_id = self.backend.assistant_id(persona)
+        assistant_id = self.backend.assistant_id(persona, file_search=store is not None)
         question: Any = {"role": "user", "content": message}
+        resources: Any = {"file_search": {"vector_store_ids": [store] if store else []}}
         if conv.thread_id is None:
+            conv.searched_store = store
             return client.beta.threads.create_and_run_stream(  # type: ignore[call-overload, no-any-return]
-                assistant_id=assistant_id, **options,
+                assistant_id=assistant_id, **options, **({"tool_resources": resources} if store else {}),
                 thread={"messages": [*conv.samples(persona, message), question], "metadata": {"agora_persona": persona.id}})
+        if store != conv.searched_store:  # readings added (or the thread came back from the browser)
+            client.beta.threads.update(conv.thread_id, tool_resources=resources)
+            conv.searched_store = store
         return client.beta.threads.runs.stream(thread_id=conv.thread_id, assistant_id=assistant_id,
                                                additional_messages=[question], **options)
 
     def _retry_open(self, client: openai.OpenAI, conv: Conversation, persona: Persona, message: str,
-                    exc: openai.APIStatusError) -> AssistantStreamManager[Any]:
+                    store: str | None, exc: openai.APIStatusError) -> AssistantStreamManager[Any]:
         """A thread restored from the browser that the server lost, or one a lost turn left busy."""
         if conv.thread_id is None or not (exc.status_code == 404 or "active run" in str(exc)):
             raise exc
@@ -50,25 +58,44 @@ class AssistantsFlow(Flow):
             for run in client.beta.threads.runs.list(thread_id=conv.thread_id, limit=5):
                 if run.status in ACTIVE:
                     client.beta.threads.runs.cancel(run_id=run.id, thread_id=conv.thread_id)
-        return self._open(client, conv, persona, message)
+        return self._open(client, conv, persona, message, store)
 
-    def stream(self, conv: Conversation, persona: Persona, message: str) -> Iterator[str]:
+    def stream(self, conv: Conversation, persona: Persona, message: str,
+               readings: Sequence[Reading] = ()) -> Iterator[str]:
         client = self.backend.client()
+        store = self.backend.shelf.vector_store(client, list(readings)) if readings else None
         with contextlib.ExitStack() as stack:  # leaving it closes the HTTP stream
             try:
-                run_stream = stack.enter_context(self._open(client, conv, persona, message))
+                run_stream = stack.enter_context(self._open(client, conv, persona, message, store))
             except (openai.BadRequestError, openai.NotFoundError) as exc:
-                run_stream = stack.enter_context(self._retry_open(client, conv, persona, message, exc))
+                run_stream = stack.enter_context(self._retry_open(client, conv, persona, message, store, exc))
             finished = False
             try:
                 for delta in run_stream.text_deltas:
                     if conv.thread_id is None and run_stream.current_run is not None:
                         conv.thread_id = run_stream.current_run.thread_id  # known before the first word shows
-                    yield delta
+                    if without_markers(delta):  # a delta of citation markers only: they become the sources box
+                        yield delta
                 finished = True
             finally:
                 self._after(client, conv, run_stream.current_run, finished)
+        if store is not None:
+            cites(conv, self._sources(client, run_stream.get_final_messages()))
         self._check(client, run_stream.get_final_run())
+
+    def _sources(self, client: openai.OpenAI, messages: list[Message]) -> list[Source]:
+        """What the reply's file_citation annotations point at (a file once, with its quote)."""
+        sources: dict[str, Source] = {}
+        for message in messages:
+            for block in message.content:
+                if block.type != "text":
+                    continue
+                for note in block.text.annotations:
+                    if note.type == "file_citation" and note.file_citation.file_id not in sources:
+                        quote = getattr(note.file_citation, "quote", None) or ""
+                        sources[note.file_citation.file_id] = Source(
+                            self.backend.shelf.filename(client, note.file_citation.file_id), quote)
+        return list(sources.values())
 
     @staticmethod
     def _after(client: openai.OpenAI, conv: Conversation, run: Run | None, finished: bool) -> None:

@@ -15,6 +15,7 @@ from ..personas import Persona
 from ..server import EmbeddedServer
 from ..server.engines import Engine, LlamaEngine, build_engine
 from ..server.store import open_store
+from .readings import Shelf
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Backend:
         self._client: OpenAI | None = None
         self._lock = threading.Lock()
         self._assistant_ids: dict[tuple[str, str], str] = {}
+        self.shelf = Shelf()
 
     @property
     def default_model(self) -> str:
@@ -99,12 +101,15 @@ class Backend:
                 self._client = OpenAI(base_url=base_url, api_key=key, timeout=self.settings.timeout, max_retries=2)
             return self._client
 
-    def assistant_id(self, persona: Persona) -> str:
-        """The persona's assistant on the target server: named, found by metadata, or created."""
+    def assistant_id(self, persona: Persona, file_search: bool = False) -> str:
+        """The persona's assistant on the target server: named, found by metadata, or created
+        (with the ``file_search`` tool when its answers are grounded in readings)."""
         if persona.assistant_id:
             return persona.assistant_id
         model = self.model_for(persona)
-        fingerprint = hashlib.sha256(f"{model}\n{persona.temperature}\n{persona.instructions}".encode()).hexdigest()[:16]
+        tools: list[Any] = [{"type": "file_search"}] if file_search else []
+        fingerprint = hashlib.sha256(f"{model}\n{persona.temperature}\n{persona.instructions}\n{tools}".encode()
+                                     ).hexdigest()[:16]
         key = (persona.id, fingerprint)
         with self._lock:
             if key in self._assistant_ids:
@@ -116,7 +121,7 @@ class Backend:
         if found is None:
             found = client.beta.assistants.create(
                 model=model, name=persona.name, instructions=persona.instructions, temperature=persona.temperature,
-                metadata={"agora_persona": persona.id, "agora_fingerprint": fingerprint})
+                tools=tools, metadata={"agora_persona": persona.id, "agora_fingerprint": fingerprint})
         with self._lock:
             self._assistant_ids[key] = found.id
         return found.id

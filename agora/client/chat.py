@@ -1,23 +1,26 @@
-"""The Chat Completions flow: the persona's instructions as system message, its sample turns, the
-exchanges so far."""
+"""The Chat Completions flow: the persona's instructions as system message, passages from its
+readings (searched here: Chat Completions has no file_search), its sample turns, the exchanges so far."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ..personas import Persona
 from .conversation import Conversation
 from .endings import ReplyEnded
-from .flow import Flow, given
+from .flow import Flow, cites, given
+from .readings import Reading
 
 
 class ChatCompletionsFlow(Flow):
     name = "chat"
 
-    def stream(self, conv: Conversation, persona: Persona, message: str) -> Iterator[str]:
+    def stream(self, conv: Conversation, persona: Persona, message: str,
+               readings: Sequence[Reading] = ()) -> Iterator[str]:
         client = self.backend.client()
-        messages = [{"role": "system", "content": persona.instructions}, *conv.samples(persona, message),
-                    *conv.history(), {"role": "user", "content": message}]
+        passages, sources = self.backend.shelf.search_locally(list(readings), message) if readings else (None, [])
+        messages = [{"role": "system", "content": persona.instructions}, *([passages] if passages else []),
+                    *conv.samples(persona, message), *conv.history(), {"role": "user", "content": message}]
         chunks = client.chat.completions.create(  # type: ignore[call-overload]
             messages=messages, stream=True, stream_options={"include_usage": True},
             **given(model=self.backend.model_for(persona), temperature=persona.temperature,
@@ -30,5 +33,6 @@ class ChatCompletionsFlow(Flow):
                     if choice.delta.content:
                         yield choice.delta.content
                     finish = choice.finish_reason or finish
+        cites(conv, sources)
         if finish == "length":
             raise ReplyEnded("cut")

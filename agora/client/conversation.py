@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from ..personas import Persona
+from .readings import Source
 
 #: Why a reply ended early (or was never sent); the page words each in the student's language.
 EndKind = Literal[
@@ -29,11 +30,13 @@ class Ending:
 
 @dataclass
 class Exchange:
-    """One question and the answer so far; ``ending`` says why it stopped early, if it did."""
+    """One question and the answer so far; ``ending`` says why it stopped early, if it did;
+    ``sources``: the readings the answer cites."""
 
     question: str
     answer: str = ""
     ending: Ending | None = None
+    sources: list[Source] = field(default_factory=list)
 
     @property
     def heard(self) -> bool:
@@ -52,6 +55,8 @@ class Conversation:
     conversation_id: str | None = None        # responses, with Conversations
     previous_response_id: str | None = None   # responses, chained
     responses_mode: str = "conversation"      # conversation → chain → history, as the server allows
+    # The vector store the thread searches; known only to this session (never taken from the browser).
+    searched_store: str | None = field(default=None, repr=False)
 
     def history(self) -> list[dict[str, str]]:
         """Past turns as plain chat messages, for APIs that are sent the history."""
@@ -71,6 +76,7 @@ class Conversation:
     def saved(self) -> dict[str, Any]:
         """What the browser keeps: everything but the questions Agora refused to send."""
         data = asdict(self)
+        del data["searched_store"]
         data["exchanges"] = [asdict(x) for x in self.exchanges if not (x.ending and x.ending.kind in REFUSED)]
         return data
 
@@ -82,7 +88,7 @@ class Conversation:
             return conv
         for f in fields(cls):
             value = data.get(f.name)
-            if f.name not in ("persona_id", "exchanges") and isinstance(value, (str, int)) \
+            if f.name not in ("persona_id", "exchanges", "searched_store") and isinstance(value, (str, int)) \
                     and not isinstance(value, bool):
                 setattr(conv, f.name, value)
         for item in data.get("exchanges") or []:

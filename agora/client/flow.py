@@ -8,12 +8,13 @@ passes in, which belongs to one browser session.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 from ..personas import Persona
 from .backend import Backend
 from .conversation import Conversation
+from .readings import Reading, Source
 
 
 def given(**options: Any) -> dict[str, Any]:
@@ -28,5 +29,16 @@ class Flow(ABC):
         self.backend = backend
 
     @abstractmethod
-    def stream(self, conv: Conversation, persona: Persona, message: str) -> Iterator[str]:
-        """Yield the reply's text deltas; raise :class:`~.endings.ReplyEnded` if it ends early."""
+    def stream(self, conv: Conversation, persona: Persona, message: str,
+               readings: Sequence[Reading] = ()) -> Iterator[str]:
+        """Yield the reply's text deltas; raise :class:`~.endings.ReplyEnded` if it ends early.
+
+        With ``readings``, the answer is grounded in them: what it cites goes in the current
+        exchange's ``sources`` (``conv.exchanges[-1]``).
+        """
+
+
+def cites(conv: Conversation, sources: list[Source]) -> None:
+    """Record what the current answer cites."""
+    if conv.exchanges:
+        conv.exchanges[-1].sources = sources

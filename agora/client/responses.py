@@ -4,17 +4,37 @@ else chained with ``previous_response_id``, else sent along as input items."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import openai
+from openai.types.responses import Response
 
 from ..personas import Persona
 from .conversation import Conversation
 from .endings import ReplyEnded
-from .flow import Flow, given
+from .flow import Flow, cites, given
+from .readings import Reading, Source, quote_for
 
 log = logging.getLogger(__name__)
+
+
+def sources(response: Response, question: str) -> list[Source]:
+    """The files the reply's file_citation annotations name, each quoted from its search results."""
+    passages: dict[str, list[str]] = {}
+    for item in response.output:
+        if item.type == "file_search_call":
+            for result in item.results or []:
+                passages.setdefault(result.file_id or "", []).append(result.text or "")
+    cited: dict[str, Source] = {}
+    for item in response.output:
+        if item.type != "message":
+            continue
+        for part in item.content:
+            for note in getattr(part, "annotations", []):
+                if note.type == "file_citation" and note.file_id not in cited:
+                    cited[note.file_id] = Source(note.filename, quote_for(passages.get(note.file_id, []), question))
+    return list(cited.values())
 
 
 class ResponsesFlow(Flow):
@@ -28,9 +48,12 @@ class ResponsesFlow(Flow):
                 log.info("no Conversations on this server (%s); chaining responses instead", exc.status_code)
                 conv.responses_mode = "chain"
 
-    def _request(self, conv: Conversation, persona: Persona, message: str) -> dict[str, Any]:
+    def _request(self, conv: Conversation, persona: Persona, message: str, store: str | None) -> dict[str, Any]:
         request = given(model=self.backend.model_for(persona), instructions=persona.instructions,
                         temperature=persona.temperature, max_output_tokens=self.backend.settings.max_output_tokens)
+        if store is not None:
+            request["tools"] = [{"type": "file_search", "vector_store_ids": [store]}]
+            request["include"] = ["file_search_call.results"]
         question = {"role": "user", "content": message}
         # The persona's sample turns open the conversation; the server keeps them after that.
         request["input"] = [*conv.samples(persona, message), question]
@@ -45,27 +68,31 @@ class ResponsesFlow(Flow):
             request["input"] = [*conv.samples(persona, message), *conv.history(), question]
         return request
 
-    def stream(self, conv: Conversation, persona: Persona, message: str) -> Iterator[str]:
+    def stream(self, conv: Conversation, persona: Persona, message: str,
+               readings: Sequence[Reading] = ()) -> Iterator[str]:
         client = self.backend.client()
         self._begin(client, conv, persona)
-        request = self._request(conv, persona, message)
+        store = self.backend.shelf.vector_store(client, list(readings)) if readings else None
+        request = self._request(conv, persona, message, store)
         try:
-            yield from self._stream(client, conv, request)
+            yield from self._stream(client, conv, request, message)
         except (openai.NotFoundError, openai.BadRequestError) as exc:
             if "previous_response_id" not in request:
                 raise
             log.info("server cannot chain responses (%s); sending the history instead", exc.status_code)
             conv.responses_mode = "history"
-            yield from self._stream(client, conv, self._request(conv, persona, message))
+            yield from self._stream(client, conv, self._request(conv, persona, message, store), message)
 
     @staticmethod
-    def _stream(client: openai.OpenAI, conv: Conversation, request: dict[str, Any]) -> Iterator[str]:
+    def _stream(client: openai.OpenAI, conv: Conversation, request: dict[str, Any], question: str) -> Iterator[str]:
         with client.responses.stream(**request) as stream:
             for event in stream:
                 if event.type == "response.created":
                     conv.previous_response_id = event.response.id
                 elif event.type == "response.output_text.delta":
                     yield event.delta
+                elif event.type == "response.completed" and "tools" in request:
+                    cites(conv, sources(event.response, question))
                 elif event.type == "response.failed":
                     error = event.response.error
                     raise ReplyEnded("failed", error.message if error else "unknown error")

@@ -20,6 +20,7 @@ import gradio as gr
 from ..client import Backend, make_flow
 from ..client.conversation import REFUSED, Conversation, Ending, Exchange
 from ..client.endings import ending_for
+from ..client.readings import Reading, Source
 from ..config import Settings
 from ..language import detect
 from ..personas import (
@@ -31,6 +32,7 @@ from ..personas import (
     persona_from_form,
     to_yaml,
 )
+from ..server.retrieval import READABLE, ReadingError, extract_text
 from .guardrails import RateLimiter, clean
 from .pacing import UpdatePacer
 from .session import Seal, Session, browser_secret
@@ -54,6 +56,12 @@ def without_refused(history: Messages, conv: Conversation) -> Messages:
         if not skipping:
             kept.append(message)
     return kept
+
+
+def sources_message(sources: list[Source], lang: str) -> dict[str, Any]:
+    """The sources of an answer, as a collapsible chat message (Gradio's message metadata)."""
+    lines = [f"- **{s.filename}**" + (f" — “{s.quote}”" if s.quote else "") for s in sources]
+    return {"role": "assistant", "content": "\n".join(lines), "metadata": {"title": say("sources", lang), "status": "done"}}
 
 
 def asked(history: Messages) -> int:
@@ -106,6 +114,7 @@ class AgoraPage(gr.Blocks):
             self._render_chat(self.personas[0])
             self._render_footer()
             self._render_custom()
+            self._render_readings()
             self._wire()
         self.i18n_instance = I18N  # launch(i18n=...) sets it too; a `gradio app.py` reload only swaps the Blocks
 
@@ -158,12 +167,19 @@ class AgoraPage(gr.Blocks):
             self.card_upload = gr.File(label=t("card"), file_types=[".json"], type="filepath",
                                        elem_id="agora-card-import")
 
+    def _render_readings(self) -> None:
+        with gr.Accordion(t("readings"), open=False, elem_id="agora-readings"):
+            self.readings_list = gr.Markdown(say("no_readings"), elem_id="agora-readings-list")
+            self.readings_upload = gr.File(label=t("add_readings"), file_count="multiple", type="filepath",
+                                           file_types=list(READABLE), elem_id="agora-readings-upload")
+
     def _wire(self) -> None:
         """Every event of the page, in one place."""
         chat = self.chat
         # The chat and ChatInterface's copy of its history change together, in one event: a question
         # asked right after switching must not meet the old history.
-        shown_outputs = [chat.chatbot, chat.chatbot_state, self.session, self.persona_card, self.examples]
+        shown_outputs = [chat.chatbot, chat.chatbot_state, self.session, self.persona_card, self.examples,
+                         self.readings_list]
         form = [self.custom_name, self.custom_instructions, self.custom_greeting, self.custom_examples]
         # Clicking an example asks it: fill the box, then press the send button.
         self.examples.click(lambda sample: sample[0], [self.examples], [chat.textbox], api_visibility="private").then(
@@ -175,6 +191,8 @@ class AgoraPage(gr.Blocks):
                            [*shown_outputs, self.persona_menu, self.yaml_btn, self.yaml_text], api_visibility="private")
         self.yaml_btn.click(None, [self.yaml_text], None, js=SAVE_JS)
         self.card_upload.upload(self.import_card, [self.card_upload], form, api_visibility="private")
+        self.readings_upload.upload(self.add_readings, [self.readings_upload, self.persona_menu, self.session],
+                                    [self.readings_list, self.readings_upload], api_visibility="private")
         self.export_btn.click(self.export, [chat.chatbot, self.persona_menu, self.session], [self.transcript],
                               api_visibility="private").then(None, [self.transcript], None, js=SAVE_JS)
         chat.chatbot.change(self.remember, [chat.chatbot, self.persona_menu, self.session, self.saved], [self.saved],
@@ -206,7 +224,7 @@ class AgoraPage(gr.Blocks):
         return self.by_id[persona_id]
 
     def respond(self, message: str, history: Messages, persona_id: str, session: Session,
-                request: gr.Request) -> Iterator[str]:
+                request: gr.Request) -> Iterator[Any]:
         """ChatInterface's function: the growing reply, then why it ended early, if it did."""
         persona = self.persona_of(persona_id, session)
         conv = session.conversation_for(persona.id, asked(history))
@@ -218,7 +236,11 @@ class AgoraPage(gr.Blocks):
         if exchange.ending is not None:
             yield shown(exchange, lang)
             return
-        yield from self.stream(conv, persona, exchange, lang)
+        yield from self.stream(conv, persona, exchange, lang, self.readings_for(persona, session))
+
+    def readings_for(self, persona: Persona, session: Session) -> list[Reading]:
+        """The persona's readings (from the persona file) and those the teacher added this session."""
+        return [*(Reading.from_path(path) for path in persona.readings), *session.readings]
 
     def refusal(self, question: str, session: Session, request: gr.Request) -> Ending | None:
         """Why Agora will not send this message, if it will not: nothing reaches the backend."""
@@ -228,17 +250,21 @@ class AgoraPage(gr.Blocks):
             return Ending("too_many", {"wait": wait})
         return None
 
-    def stream(self, conv: Conversation, persona: Persona, exchange: Exchange, lang: str) -> Iterator[str]:
-        """Relay the flow's deltas as the growing answer, paced; a failure keeps the partial text."""
+    def stream(self, conv: Conversation, persona: Persona, exchange: Exchange, lang: str,
+               readings: list[Reading] | None = None) -> Iterator[Any]:
+        """Relay the flow's deltas as the growing answer, paced; a failure keeps the partial text.
+        An answer that cites readings ends with its sources, in a box of their own under it."""
         sent = ""
         try:
-            deltas = self.flow.stream(conv, persona, exchange.question)
+            deltas = self.flow.stream(conv, persona, exchange.question, readings or [])
             with self.pacer.reply() as due, contextlib.closing(deltas):  # type: ignore[type-var]
                 for delta in deltas:
                     exchange.answer += delta
                     if due():
                         yield (sent := exchange.answer)
-            if exchange.answer != sent:
+            if exchange.sources:
+                yield [exchange.answer, sources_message(exchange.sources, lang)]
+            elif exchange.answer != sent:
                 yield exchange.answer
         except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
             exchange.ending = ending_for(exc, self.settings.timeout, mid_reply=bool(exchange.answer))
@@ -262,7 +288,8 @@ class AgoraPage(gr.Blocks):
         persona = persona.shown_in(lang)
         messages = history or greeting(persona)
         return (gr.Chatbot(value=messages, avatar_images=(None, avatar_file(persona))),  # type: ignore[arg-type]
-                messages, session, card(persona), gr.Dataset(samples=[[q] for q in persona.examples]))
+                messages, session, card(persona), gr.Dataset(samples=[[q] for q in persona.examples]),
+                self.readings_note(persona, session))
 
     def switch(self, persona_id: str, session: Session, request: gr.Request) -> tuple[Any, ...]:
         session.conversation = Conversation(persona_id=persona_id)  # a fresh thread for the new persona
@@ -288,6 +315,26 @@ class AgoraPage(gr.Blocks):
         except PersonaError as exc:
             raise gr.Error(str(exc)) from None
         return persona.name, persona.instructions, persona.greeting, "\n".join(persona.examples)
+
+    def add_readings(self, paths: list[str] | None, persona_id: str, session: Session) -> tuple[Any, Any]:
+        """The teacher's readings for this session: each file checked; one that cannot be read gets
+        one line, and the conversation and the other readings are untouched."""
+        for path in paths or []:
+            name = Path(path).name
+            try:
+                data = Path(path).read_bytes()
+                extract_text(name, data)
+            except (OSError, ReadingError) as exc:
+                gr.Warning(str(exc) if isinstance(exc, ReadingError) else f"{name}: cannot be read ({exc})")
+                continue
+            session.readings = [r for r in session.readings if r.name != name] + [Reading(name, data)]
+        persona = self.persona_of(persona_id, session)
+        return self.readings_note(persona, session), gr.File(value=None)
+
+    def readings_note(self, persona: Persona, session: Session) -> str:
+        names = [r.name for r in self.readings_for(persona, session)]
+        lang = session.lang or "en"
+        return say("reading_list", lang, names=", ".join(names)) if names else say("no_readings", lang)
 
     # ------------------------------------------------------------------ keeping things
 
@@ -323,7 +370,7 @@ class AgoraPage(gr.Blocks):
         if not isinstance(entry, dict) or not isinstance(entry.get("history"), list) or (
                 current not in self.by_id and not (current == CUSTOM_ID and session.custom)):
             if lang == "en":
-                return (*(gr.skip(),) * 6, about)
+                return (*(gr.skip(),) * 7, about)
             return (*self.show(self.personas[0], session, lang=lang), gr.skip(), about)
         history = [m for m in entry["history"] if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
         session.conversation = Conversation.restore(self.seal.check(current, entry.get("conversation")), current)

@@ -12,17 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from ..client.conversation import Conversation
+from ..client.readings import Reading
 from ..personas import Persona
 
 
 @dataclass
 class Session:
     """A browser session: its current conversation, the persona it made itself (if any), the
-    browser's language, and a random id of its own (for the rate limiter)."""
+    browser's language, the readings added in the page, and a random id of its own (for the rate
+    limiter)."""
 
     conversation: Conversation = field(default_factory=lambda: Conversation(persona_id=""))
     custom: Persona | None = None
     lang: str | None = None
+    readings: list[Reading] = field(default_factory=list)  # added by the teacher, for this session
     _id: str = ""
 
     @property

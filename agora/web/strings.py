@@ -19,6 +19,7 @@ STRINGS = {
         "instructions": "Instructions (who they are, how they speak)", "greeting": "Greeting (optional)",
         "examples": "Example questions, one per line (optional)", "use": "Chat with this persona",
         "yaml": "Download as YAML", "card": "…or import a character card (SillyTavern JSON)",
+        "readings": "📚 Readings for this session", "add_readings": "Add readings (.txt, .md, .pdf): answers will cite them",
         "custom": "✏️ Your persona", "loading": "⏳ Loading the local model — the first answer may take a few seconds…",
     },
     "fr": {
@@ -29,6 +30,7 @@ STRINGS = {
         "instructions": "Instructions (qui est-ce, comment parle-t-il ou elle)", "greeting": "Salutation (facultatif)",
         "examples": "Questions d'exemple, une par ligne (facultatif)", "use": "Discuter avec ce personnage",
         "yaml": "Télécharger en YAML", "card": "…ou importer une fiche de personnage (JSON SillyTavern)",
+        "readings": "📚 Lectures de cette séance", "add_readings": "Ajouter des lectures (.txt, .md, .pdf) : les réponses les citeront",
         "custom": "✏️ Votre personnage", "loading": "⏳ Chargement du modèle local — la première réponse peut prendre quelques secondes…",
     },
 }
@@ -63,6 +65,9 @@ NOTICES: dict[str, dict[str, str]] = {
                     "Nothing was sent — please shorten it.",
         "too_many": "Too many messages; please wait {wait} s before asking again.",
         "stopped": "*Stopped.*",
+        "sources": "📚 Sources",
+        "reading_list": "Answers search: {names}.",
+        "no_readings": "No readings yet: answers come from the model alone.",
         "answering": "Answering: {badge}",
         "downloading": "⏳ Downloading the model {name} into the Hugging Face cache: {done:,} of {total:,} MB…",
         "tiny": "These answers come from a tiny offline model ({model}), so expect odd ones. For better answers, "
@@ -89,6 +94,9 @@ NOTICES: dict[str, dict[str, str]] = {
                     "Rien n'a été envoyé — raccourcissez-le.",
         "too_many": "Trop de messages ; attendez {wait} s avant de poser une autre question.",
         "stopped": "*Arrêté.*",
+        "sources": "📚 Sources",
+        "reading_list": "Les réponses cherchent dans : {names}.",
+        "no_readings": "Pas encore de lectures : les réponses viennent du modèle seul.",
         "answering": "Répond : {badge}",
         "downloading": "⏳ Téléchargement du modèle {name} dans le cache Hugging Face : {done:,} sur {total:,} Mo…",
         "tiny": "Ces réponses viennent d'un tout petit modèle hors ligne ({model}) : attendez-vous à des bizarreries. "
