@@ -14,7 +14,8 @@ from openai import OpenAI
 
 from agora.server import EmbeddedServer
 from agora.server.engines import ScriptedEngine
-from agora.server.retrieval import MAX_FILE_BYTES, passages
+from agora.server.citations import best_sentence, cite, context
+from agora.server.retrieval import MAX_FILE_BYTES, Library, passages
 from agora.server.store import SqliteStore
 from tests.support import sdk
 
@@ -176,6 +177,27 @@ def test_passages_overlap_so_no_sentence_is_lost() -> None:
     assert [p.split()[0] for p in cut] == ["w0", "w90", "w180"]
     assert cut[0].split()[-30:] == cut[1].split()[:30] and cut[-1].split()[-1] == "w299"
     assert passages("one two", words=120, overlap=30) == ["one two"] and passages("   ") == []
+
+
+def test_a_quote_is_a_whole_sentence_that_bears_on_the_question() -> None:
+    """Passages keep paragraphs and headings apart (wrapped lines joined), so a quote is never a
+    heading or the fragment a passage begins with, and words like "and" decide nothing."""
+    library = Library()
+    library.index("vs", "laws", "varnholm.md", VARNHOLM.read_text(encoding="utf-8"))
+    assert "## On strangers\nA stranger who arrives by sea" in "".join(passages(VARNHOLM.read_text(encoding="utf-8")))
+
+    def quotes(question: str) -> list[str]:
+        return [c.quote for c in cite("", library.search(["vs"], question, 3), question)[1]]
+
+    assert quotes("How are disputes settled?") == [
+        "Disputes between neighbours are settled by the Silent Court: each side writes its complaint on a slate, "
+        "and the three judges may not speak until they have read both slates twice."]
+    assert quotes("Why is the wall called Falk's Wall?") == ["Since then the harbour wall has been called Falk's Wall."]
+    assert best_sentence("the stranger's stone. Salt and bread. Gulls and birches. A stranger and a guest.",
+                         "and the stranger") == "A stranger and a guest."
+    # Sharing only common words with every passage is not bearing on it: nothing cited, nothing given.
+    hits = library.search(["vs"], "What is the good life?", 3)
+    assert hits and cite("", hits, "What is the good life?") == ("", []) and context(hits) is None
 
 
 # ------------------------------------------------------------------ file_search in runs

@@ -16,8 +16,9 @@ from .retrieval import Hit
 
 PASSAGES = 3            # given to the model: a small context holds a few
 CITED_FRACTION = 0.75   # cite passages scoring at least this share of the best one
+MIN_RELEVANCE = 0.05    # below this a passage shares only common words ("the", "what") with the question
 _MARKER = re.compile(r"\s*【[^】]*】")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\n\s*")  # sentence ends and line breaks
 _WORD = re.compile(r"\w+")
 
 
@@ -33,8 +34,14 @@ class Citation:
     end: int
 
 
+def relevant(hits: list[Hit]) -> list[Hit]:
+    """The hits worth reading: a passage that shares only common words with the question is not."""
+    return [hit for hit in hits if hit.score >= MIN_RELEVANCE]
+
+
 def context(hits: list[Hit]) -> dict[str, str] | None:
-    """The passages as a system message for the model, or None if nothing was found."""
+    """The passages as a system message for the model, or None if nothing relevant was found."""
+    hits = relevant(hits)
     if not hits:
         return None
     passages = "\n\n".join(f"[{i + 1}] From {hit.filename}: {hit.text}" for i, hit in enumerate(hits))
@@ -48,16 +55,26 @@ def without_markers(text: str) -> str:
 
 
 def best_sentence(passage: str, question: str) -> str:
-    """The sentence of ``passage`` sharing the most words with ``question`` (its first, on a tie)."""
-    wanted = {w.lower() for w in _WORD.findall(question) if len(w) > 2}
-    sentences = [s.strip() for s in _SENTENCE.split(passage) if s.strip()]
+    """The sentence of ``passage`` that bears most on ``question``: the question's words it holds,
+    each weighted by how few of the passage's sentences hold it (so "and" or "the" decide nothing).
+    A passage may begin mid-sentence (passages overlap); that fragment, and a Markdown heading, is
+    quoted only if nothing else is there."""
+    sentences = [s for s in _SENTENCE.split(passage) if s.strip()]
+    if len(sentences) > 1 and not sentences[0][0].isupper():
+        sentences = sentences[1:]
+    sentences = [s for s in sentences if not s.startswith("#")] or sentences  # headings are not quotes
     if not sentences:
         return passage.strip()
-    return max(sentences, key=lambda s: len(wanted & {w.lower() for w in _WORD.findall(s)}))
+    words = [{w.lower() for w in _WORD.findall(s)} for s in sentences]
+    wanted = {w.lower() for w in _WORD.findall(question) if len(w) > 2}
+    weight = {w: 1 / sum(w in ws for ws in words) for w in wanted if any(w in ws for ws in words)}
+    best = max(range(len(sentences)), key=lambda i: (sum(weight.get(w, 0) for w in words[i]), -i))
+    return sentences[best]
 
 
 def cite(answer: str, hits: list[Hit], question: str) -> tuple[str, list[Citation]]:
     """What to add after ``answer`` (its markers), and the citations they stand for."""
+    hits = relevant(hits)
     if not hits:
         return "", []
     best = hits[0].score

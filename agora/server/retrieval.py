@@ -62,10 +62,29 @@ def _pdf_text(filename: str, data: bytes) -> str:
 
 
 def passages(text: str, words: int = PASSAGE_WORDS, overlap: int = OVERLAP_WORDS) -> list[str]:
-    """``text`` cut into passages of about ``words`` words, each sharing ``overlap`` with the next."""
-    tokens = text.split()
+    """``text`` cut into passages of about ``words`` words, each sharing ``overlap`` with the next.
+    Paragraphs and headings end in a line break, so a quote can tell a heading from the sentence
+    under it; lines wrapped inside a paragraph are joined."""
+    tokens = [word + (" " if i < len(words) - 1 else "\n") for words in map(str.split, _paragraphs(text))
+              for i, word in enumerate(words)]
     step = max(1, words - overlap)
-    return [" ".join(tokens[i:i + words]) for i in range(0, max(1, len(tokens) - overlap), step)] if tokens else []
+    return [("".join(tokens[i:i + words])).strip() for i in range(0, max(1, len(tokens) - overlap), step)] \
+        if tokens else []
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Blocks between blank lines, each Markdown heading a block of its own."""
+    blocks: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        lines: list[str] = []
+        for line in block.splitlines():
+            if line.lstrip().startswith("#"):
+                blocks += [" ".join(lines), line] if lines else [line]
+                lines = []
+            else:
+                lines.append(line)
+        blocks.append(" ".join(lines))
+    return [block for block in blocks if block.strip()]
 
 
 @dataclass(frozen=True)
