@@ -208,3 +208,24 @@ def running_app(env: dict[str, str] | None = None, port: int | None = None, laun
         finally:
             demo.close()
             backend.close()
+
+
+READINGS = ROOT / "tests" / "readings"
+#: A question answered only in ``varnholm.md`` (an invented city; no model knows it).
+SALT_QUESTION = "What must a citizen who lies about the salt harvest do?"
+SALT_PASSAGE = "must plant one silver birch on the Hill of Gulls for every sack misreported"
+
+
+@contextmanager
+def personas_with_readings(*persona_ids: str) -> Iterator[Path]:
+    """The shipped personas (no sample turns) where ``persona_ids`` list the test readings, which
+    lie beside the file, as a teacher would put them; the folder is gone afterwards."""
+    with personas_without_samples() as path:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for entry in entries:
+            if entry["id"] in persona_ids:
+                entry["readings"] = ["varnholm.md", "harbour-notes.txt"]
+        path.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        for reading in READINGS.iterdir():
+            (path.parent / reading.name).write_bytes(reading.read_bytes())
+        yield path

@@ -77,3 +77,8 @@ def test_markdown_transcript() -> None:
     assert md == ("# A conversation with Plato\n\n*Plato (c. 428–348 BCE) — Founder of the Academy, painter of the "
                   "Forms*  \n*Agora, 2026-11-23 14:05*\n\n**Plato:** Welcome to the Academy.\n\n"
                   "**Student:** What is justice?\n\n**Plato:** Each part doing its own work.\n")
+    sources = {"role": "assistant", "metadata": {"title": "📚 Sources", "status": "done"},
+               "content": "- **republic.md** — “Justice is doing one's own work.”\n- **laws.md**"}
+    assert transcript_markdown(plato, [*history, sources], datetime(2026, 11, 23, 14, 5)).endswith(
+        "**Plato:** Each part doing its own work.\n\n> **📚 Sources**  \n"
+        "> - **republic.md** — “Justice is doing one's own work.”\n> - **laws.md**\n")

@@ -70,3 +70,18 @@ def test_app_refuses_to_start_on_a_bad_persona_file(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == f"agora: {bad}: persona 'socrates': avatar: missing required field"
     assert "Traceback" not in proc.stderr
+
+
+def test_readings_are_found_beside_the_file_and_checked(tmp_path: Path) -> None:
+    (tmp_path / "apology.md").write_text("Socrates spoke to the jury of Athens.", encoding="utf-8")
+    (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04 not text")
+    (tmp_path / "personas.yaml").write_text(GOOD + "  readings: [apology.md]\n", encoding="utf-8")
+    assert load_personas(tmp_path / "personas.yaml")[0].readings == [str(tmp_path / "apology.md")]
+    for readings, expected in [
+        ("[missing.md]", f"readings[0]: cannot read {tmp_path / 'missing.md'}: No such file or directory"),
+        ("[apology.md, notes.docx]", "readings[1]: notes.docx: files of type '.docx' cannot be read; use .txt, .md, .pdf"),
+    ]:
+        (tmp_path / "personas.yaml").write_text(GOOD + f"  readings: {readings}\n", encoding="utf-8")
+        with pytest.raises(PersonaError) as err:
+            load_personas(tmp_path / "personas.yaml")
+        assert str(err.value) == f"{tmp_path / 'personas.yaml'}: persona 'socrates': {expected}"

@@ -91,9 +91,9 @@ class ResponsesFlow(Flow):
                     conv.previous_response_id = event.response.id
                 elif event.type == "response.output_text.delta":
                     yield event.delta
-                elif event.type == "response.completed" and "tools" in request:
-                    cites(conv, sources(event.response, question))
-                elif event.type == "response.failed":
+                elif event.type in ("response.completed", "response.incomplete") and "tools" in request:
+                    cites(conv, sources(event.response, question))  # a reply cut short drew on them too
+                if event.type == "response.failed":
                     error = event.response.error
                     raise ReplyEnded("failed", error.message if error else "unknown error")
                 elif event.type == "response.incomplete":

@@ -64,6 +64,12 @@ def sources_message(sources: list[Source], lang: str) -> dict[str, Any]:
     return {"role": "assistant", "content": "\n".join(lines), "metadata": {"title": say("sources", lang), "status": "done"}}
 
 
+def answered(exchange: Exchange, lang: str) -> str | list[Any]:
+    """The answer as the chat shows it and, if it drew on readings (even if it was cut), its sources under it."""
+    text = shown(exchange, lang)
+    return [text, sources_message(exchange.sources, lang)] if exchange.sources else text
+
+
 def asked(history: Messages) -> int:
     """How many questions the chat shows (each began an exchange)."""
     return sum(1 for msg in history if msg.get("role") == "user")
@@ -262,18 +268,17 @@ class AgoraPage(gr.Blocks):
                     exchange.answer += delta
                     if due():
                         yield (sent := exchange.answer)
-            if exchange.sources:
-                yield [exchange.answer, sources_message(exchange.sources, lang)]
-            elif exchange.answer != sent:
-                yield exchange.answer
+            if exchange.sources or exchange.answer != sent:
+                yield answered(exchange, lang)
         except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
             exchange.ending = ending_for(exc, self.settings.timeout, mid_reply=bool(exchange.answer))
-            yield shown(exchange, lang)
+            yield answered(exchange, lang)
 
     def mark_stopped(self, history: Messages, session: Session, request: gr.Request) -> tuple[Any, Any]:
         """Stop leaves the partial answer on screen, marked as stopped (in the chat and its history)."""
         exchanges = session.conversation.exchanges
-        if not history or history[-1].get("role") != "assistant" or not exchanges or exchanges[-1].ending:
+        if not history or history[-1].get("role") != "assistant" or (history[-1].get("metadata") or {}).get("title") \
+                or not exchanges or exchanges[-1].ending:  # (a sources box: the answer had ended)
             return gr.skip(), gr.skip()
         exchanges[-1].ending = Ending("stopped")
         marked = [*history[:-1], {**history[-1], "content": shown(exchanges[-1],

@@ -16,13 +16,19 @@ def chat_text(content: Any) -> str:
 
 
 def transcript_markdown(persona: Persona, history: list[dict[str, Any]], when: datetime | None = None) -> str:
-    """The conversation as Markdown: persona, date, then each turn."""
+    """The conversation as Markdown: persona, date, then each turn; an answer's sources (a message
+    with a title, shown collapsed in the page) as a quoted block under it."""
     when = when or datetime.now()
     lines = [f"# A conversation with {persona.name}", "",
              f"*{persona.name} ({persona.dates}) — {persona.tagline}*  ", f"*Agora, {when:%Y-%m-%d %H:%M}*", ""]
     for msg in history:
         text = chat_text(msg.get("content")).strip()
         if not text:
+            continue
+        meta = msg.get("metadata")
+        title = meta.get("title") if isinstance(meta, dict) else None
+        if title:
+            lines += [f"> **{title}**  ", *(f"> {line}" for line in text.splitlines()), ""]
             continue
         who = "**Student:**" if msg.get("role") == "user" else f"**{persona.name}:**"
         lines += [f"{who} {text}", ""]
