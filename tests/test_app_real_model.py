@@ -10,7 +10,16 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import expect, sync_playwright
 
-from tests.support import BOT, CHROMIUM, CHROMIUM_ARGS, ask, launched_app
+from tests.support import (
+    BOT,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SALT_PASSAGE,
+    SALT_QUESTION,
+    ask,
+    launched_app,
+    personas_with_readings,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +41,19 @@ def test_plato_answers_from_smollm2_streaming(app_process: str) -> None:
     config = httpx.get(app_process + "config", timeout=10).text
     assert "smollm2-135m-instruct" in config and "embedded server (llama engine)" in config
     assert "tiny offline model (smollm2-135m-instruct)" in config and "AGORA_GGUF" in config
+
+
+def test_an_answer_grounded_in_a_reading_cites_it(tmp_path: Path) -> None:
+    """SmolLM2 is given the passage and the answer cites the right file and sentence (the citation
+    comes from the search, not from the model)."""
+    with personas_with_readings("plato") as personas, \
+            launched_app(tmp_path, AGORA_PERSONAS=str(personas), AGORA_MAX_OUTPUT_TOKENS="64") as url:
+        answer, box = Client(url, verbose=False).predict(SALT_QUESTION, "plato", api_name="/chat")
+    assert answer.strip() and "⚠️" not in answer.replace("⚠️ The reply was cut at the token limit.", "")
+    assert box["metadata"]["title"] == "📚 Sources"
+    assert box["content"].startswith("- **varnholm.md** — “A citizen who lies about the weight of the salt harvest "
+                                     + SALT_PASSAGE)
+    assert "harbour-notes.txt" not in box["content"]
 
 
 def test_page_says_while_the_model_loads_then_answers(tmp_path: Path) -> None:

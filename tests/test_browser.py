@@ -18,6 +18,9 @@ from tests.support import (
     BOT,
     CHROMIUM,
     CHROMIUM_ARGS,
+    READINGS,
+    SALT_PASSAGE,
+    SALT_QUESTION,
     USER,
     RunningApp,
     ask,
@@ -263,6 +266,33 @@ def test_question_right_after_switching_keeps_the_new_greeting(page: Page) -> No
     expect(page.locator(BOT).last).to_contain_text("[turn 1] You asked: Right away")
     expect(page.locator(BOT)).to_have_count(2)
     expect(page.locator(BOT).first).to_contain_text(PERSONAS["arendt"].greeting)
+
+
+def test_a_reading_added_in_the_page_is_cited_under_the_reply(page: Page) -> None:
+    page.get_by_text("Readings for this session").click()
+    expect(page.locator("#agora-readings-list")).to_contain_text("No readings yet")
+    upload = page.locator("#agora-readings-upload input[type=file]")
+    upload.set_input_files(str(READINGS / "varnholm.md"))
+    expect(page.locator("#agora-readings-list")).to_contain_text("Answers search: varnholm.md.")
+    ask(page, f"{SALT_QUESTION} [[pieces=12]]")
+    reply = page.locator(BOT).nth(1)
+    expect(reply).to_contain_text("You asked: What must a citizen")
+    box = page.locator(BOT).nth(2)  # the sources, in a box of their own under the reply
+    expect(box).to_contain_text("📚 Sources", timeout=10_000)
+    box.get_by_text("📚 Sources").click()  # collapsed until opened
+    expect(box.get_by_text(f"— “A citizen who lies about the weight of the salt harvest {SALT_PASSAGE}")).to_be_visible()
+    expect(box.locator("strong")).to_have_text("varnholm.md")
+    time.sleep(0.5)  # the box opens with an animation
+    page.screenshot(path=str(DOCS / "sources.png"))
+    reply_box, sources_box = reply.bounding_box(), box.bounding_box()
+    assert reply_box is not None and sources_box is not None and sources_box["y"] > reply_box["y"]
+    # A file that cannot be a reading: one clear line; the reading and the conversation stay.
+    upload.set_input_files(files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"\xff\xfe\x00bad"}])
+    expect(page.get_by_text("notes.txt: not UTF-8 text (byte 0xff at offset 0)")).to_be_visible()
+    upload.set_input_files(files=[{"name": "notes.docx", "mimeType": "application/msword", "buffer": b"PK\x03\x04"}])
+    expect(page.get_by_text("Invalid file type: notes.docx. Only .txt, .md, .pdf allowed.")).to_be_visible()
+    expect(page.locator("#agora-readings-list")).to_have_text("Answers search: varnholm.md.")
+    expect(page.locator(BOT)).to_have_count(3)
 
 
 def test_restart_keeps_the_conversation(browser: Browser, tmp_path: Path) -> None:
