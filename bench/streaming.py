@@ -254,7 +254,7 @@ def main() -> None:
                   "--db", ""], f"http://127.0.0.1:{server_port}/health"), \
          process([sys.executable, "app.py"], f"http://127.0.0.1:{app_port}/",
                  {"OPENAI_BASE_URL": base_url, "AGORA_API": "assistants", "GRADIO_SERVER_PORT": str(app_port),
-                  "AGORA_MAX_OUTPUT_TOKENS": "100000"}) as app_proc, \
+                  "AGORA_MAX_OUTPUT_TOKENS": "100000", "AGORA_DB": ""}) as app_proc, \
          process([sys.executable, str(HERE / "echo_app.py")], f"http://127.0.0.1:{echo_port}/",
                  {"PORT": str(echo_port)}):
         app_url, echo_url = f"http://127.0.0.1:{app_port}/", f"http://127.0.0.1:{echo_port}/"

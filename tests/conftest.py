@@ -1,5 +1,5 @@
-"""Shared fixtures (real embedded servers on loopback, real SDK clients) and the session-end check
-that nothing the suite started is still running."""
+"""Shared fixtures (real embedded servers on loopback, real SDK clients) and the session-end checks
+that nothing the suite started is still running and nothing it wrote is left in the checkout."""
 
 from __future__ import annotations
 
@@ -14,9 +14,18 @@ from openai import OpenAI
 
 from agora.server import EmbeddedServer
 from agora.server.engines import LlamaEngine, ScriptedEngine
-from tests.support import SESSION_MARK, sdk
+from tests.support import ROOT, SESSION_MARK, sdk
 
 MARK = f"{SESSION_MARK}={uuid.uuid4().hex}"
+CACHES = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+
+
+def checkout_files() -> set[Path]:
+    """Every file in the checkout, caches aside (the screenshots in docs/ are tracked: rewritten, not new)."""
+    return {p for p in ROOT.rglob("*") if p.is_file() and not CACHES & set(p.relative_to(ROOT).parts)}
+
+
+_BEFORE: set[Path] = set()
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Mark this session's environment: every process the tests start inherits the mark."""
     name, _, value = MARK.partition("=")
     os.environ[name] = value
+    _BEFORE.update(checkout_files())
 
 
 def started_by_this_session() -> list[str]:
@@ -68,4 +78,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         time.sleep(0.2)
     if left:
         print("\nProcesses started by the tests are still running:\n  " + "\n  ".join(left))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if written := sorted(str(p.relative_to(ROOT)) for p in checkout_files() - _BEFORE):
+        print("\nFiles the tests wrote in the checkout and left there:\n  " + "\n  ".join(written))
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

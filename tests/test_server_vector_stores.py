@@ -13,8 +13,8 @@ import pytest
 from openai import OpenAI
 
 from agora.server import EmbeddedServer
-from agora.server.engines import ScriptedEngine
 from agora.server.citations import best_sentence, cite, context
+from agora.server.engines import ScriptedEngine
 from agora.server.retrieval import MAX_FILE_BYTES, Library, passages
 from agora.server.store import SqliteStore
 from tests.support import sdk
