@@ -254,7 +254,7 @@ def main() -> None:
                   "--db", ""], f"http://127.0.0.1:{server_port}/health"), \
          process([sys.executable, "app.py"], f"http://127.0.0.1:{app_port}/",
                  {"OPENAI_BASE_URL": base_url, "AGORA_API": "assistants", "GRADIO_SERVER_PORT": str(app_port),
-                  "AGORA_MAX_OUTPUT_TOKENS": "100000", "AGORA_DB": ""}) as app_proc, \
+                  "AGORA_MAX_OUTPUT_TOKENS": "100000", "AGORA_DB": ":memory:"}) as app_proc, \
          process([sys.executable, str(HERE / "echo_app.py")], f"http://127.0.0.1:{echo_port}/",
                  {"PORT": str(echo_port)}):
         app_url, echo_url = f"http://127.0.0.1:{app_port}/", f"http://127.0.0.1:{echo_port}/"
@@ -389,7 +389,7 @@ def model_bench(tokens: int, rounds: int) -> dict[str, Any]:
     app_port = free_port()
     t0 = time.perf_counter()
     with process([sys.executable, "app.py"], f"http://127.0.0.1:{app_port}/",
-                 {"GRADIO_SERVER_PORT": str(app_port), "AGORA_DB": "", "AGORA_MAX_OUTPUT_TOKENS": str(tokens)}) as proc:
+                 {"GRADIO_SERVER_PORT": str(app_port), "AGORA_DB": ":memory:", "AGORA_MAX_OUTPUT_TOKENS": str(tokens)}) as proc:
         page_up = time.perf_counter() - t0
         first = None
         for _ in Client(f"http://127.0.0.1:{app_port}/", verbose=False).submit("What is philosophy?", "plato",

@@ -232,12 +232,14 @@ def test_french_and_phone_width(browser: Browser, agora: RunningApp) -> None:
     page.goto(agora.url)
     socrates = PERSONAS["socrates"].shown_in("fr")
     expect(page.get_by_text("Posez une question à un grand philosophe")).to_be_visible()
+    expect(page.locator("#agora-label")).to_have_text("🎭 Ces philosophes sont des simulations par IA, et ils "
+                                                      "peuvent se tromper : vérifiez ce que vous lisez dans les textes.")
     expect(page.locator(BOT).first).to_contain_text(socrates.greeting, timeout=15_000)
     expect(page.locator("#agora-badge")).to_contain_text("Répond : assistants API")
     expect(page.locator("#agora-examples")).to_contain_text(socrates.examples[0])
     expect(page.locator("#agora-card")).to_contain_text(socrates.tagline)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # no sideways scrolling
-    for part in ("#agora-card", "#agora-card .agora-tagline", "#agora-badge", "#agora-examples"):
+    for part in ("#agora-card", "#agora-card .agora-tagline", "#agora-badge", "#agora-label", "#agora-examples"):
         box = page.locator(part).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, (part, box)
     page.screenshot(path=str(DOCS / "phone-fr.png"))
@@ -269,6 +271,7 @@ def test_question_right_after_switching_keeps_the_new_greeting(page: Page) -> No
 
 
 def test_a_reading_added_in_the_page_is_cited_under_the_reply(page: Page) -> None:
+    expect(page.locator("#agora-label")).to_contain_text("AI simulations, and they can be wrong")
     page.get_by_text("Readings for this session").click()
     expect(page.locator("#agora-readings-list")).to_contain_text("No readings yet")
     upload = page.locator("#agora-readings-upload input[type=file]")

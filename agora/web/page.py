@@ -129,6 +129,7 @@ class AgoraPage(gr.Blocks):
     def _render_header(self, first: Persona) -> None:
         gr.Markdown("# 🏛️ Agora")
         gr.Markdown(t("subtitle"))
+        gr.Markdown(t("honest"), elem_id="agora-label")  # an honest label: a simulation, to be checked
         self.badge = gr.Markdown(self.about_backend("en"), elem_id="agora-badge")
         self.status = gr.Markdown("", elem_id="agora-status")
         with gr.Row(elem_id="agora-top", equal_height=False):

@@ -13,6 +13,8 @@ from ..client.conversation import Exchange
 STRINGS = {
     "en": {
         "subtitle": "Ask a great philosopher; the answer streams in as it is written.",
+        "honest": "🎭 The philosophers here are AI simulations, and they can be wrong: check what you read "
+                 "against the texts.",
         "philosopher": "Philosopher", "ask": "Ask a question…", "try": "Try asking",
         "export": "Download the conversation (Markdown)", "transcript": "Transcript",
         "create": "Create your own philosopher", "name": "Name",
@@ -24,6 +26,8 @@ STRINGS = {
     },
     "fr": {
         "subtitle": "Posez une question à un grand philosophe ; la réponse s'affiche au fur et à mesure.",
+        "honest": "🎭 Ces philosophes sont des simulations par IA, et ils peuvent se tromper : vérifiez ce que "
+                 "vous lisez dans les textes.",
         "philosopher": "Philosophe", "ask": "Posez une question…", "try": "Essayez de demander",
         "export": "Télécharger la conversation (Markdown)", "transcript": "Transcription",
         "create": "Créez votre propre philosophe", "name": "Nom",
