@@ -3,12 +3,16 @@
 Each setting names its variable, says what it is for and where its bounds are; a wrong value
 stops the app with one line naming the variable.  Secrets are not kept here: the API key is read
 from the environment only when a client is built (:func:`api_key`), and the password only at
-launch, so neither sits in an object the page could render or log.
+launch, so neither sits in an object the page could render or log; of the teacher's password only
+a salted hash is kept, to check what is typed against.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -65,6 +69,12 @@ class Settings(BaseSettings):
                                  "(comma-separated; default: none, they use AGORA_MODEL).")
     max_upload_mb: float = setting(16.0, "AGORA_MAX_UPLOAD_MB", "Largest request or upload the page accepts, in MB.",
                                    gt=0)
+    records: str = setting("", "AGORA_RECORDS", "The app's own records (feedback, flags, daily counts), SQLite; "
+                           "default: records.db beside AGORA_DB (in memory if AGORA_DB is).")
+    daily_messages: int | None = setting(None, "AGORA_DAILY_MESSAGES", "Messages per day per browser session and "
+                                         "per client IP (off by default).", ge=1)
+    teacher_key: str | None = setting(None, "AGORA_TEACHER_PASSWORD", "Opens the teacher's view (kept only as a "
+                                      "salted hash).")
 
     @property
     def allowed_custom_models(self) -> frozenset[str]:
@@ -75,6 +85,28 @@ class Settings(BaseSettings):
     def _present(cls, value: Any) -> bool:
         """Only whether a secret is set is kept, never the secret."""
         return bool(value) and value is not False
+
+    @field_validator("teacher_key", mode="before")
+    @classmethod
+    def _hashed(cls, value: Any) -> str | None:
+        """The teacher's password as ``salt:hash``; the password itself is not kept."""
+        if not value:
+            return None
+        salt = secrets.token_bytes(16)
+        return f"{salt.hex()}:{_pbkdf2(str(value), salt).hex()}"
+
+    def is_teacher_password(self, typed: str) -> bool:
+        """Whether ``typed`` is the teacher's password (False if there is no teacher's view)."""
+        if not self.teacher_key:
+            return False
+        salt, _, digest = self.teacher_key.partition(":")
+        return hmac.compare_digest(_pbkdf2(typed, bytes.fromhex(salt)).hex(), digest)
+
+    @property
+    def records_path(self) -> str:
+        if self.records:
+            return self.records
+        return ":memory:" if self.db == ":memory:" else str(Path(self.db).parent / "records.db")
 
     @field_validator("api", "engine", mode="before")
     @classmethod
@@ -115,6 +147,10 @@ class Settings(BaseSettings):
     def describe(self) -> dict[str, object]:
         """Every setting, safe to log (secrets only as set / not set)."""
         return self.model_dump()
+
+
+def _pbkdf2(password: str, salt: bytes) -> bytes:
+    return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, 100_000)
 
 
 def one_line(exc: ValidationError, env: Mapping[str, str] | None) -> str:

@@ -14,10 +14,10 @@ EndKind = Literal[
     "tool", "expired", "failed", "cut", "error",                      # the backend ended the reply
     "rate", "auth", "forbidden", "not_found", "internal", "rejected",  # the backend refused the request
     "mid_error", "timeout", "unreachable", "lost", "unknown",          # the connection failed
-    "too_long", "too_many",                                           # Agora refused the message
+    "too_long", "too_many", "daily",                                  # Agora refused the message
     "stopped",                                                        # the student pressed Stop
 ]
-REFUSED: frozenset[EndKind] = frozenset({"too_long", "too_many"})
+REFUSED: frozenset[EndKind] = frozenset({"too_long", "too_many", "daily"})
 
 
 @dataclass(frozen=True)

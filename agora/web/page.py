@@ -8,10 +8,12 @@ Nothing mutable here is shared between students: what belongs to a browser sessi
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from ..personas import (
 from ..server.retrieval import READABLE, ReadingError, extract_text
 from .guardrails import RateLimiter, clean
 from .pacing import UpdatePacer
+from .records import COLUMNS, KINDS, Feedback, Kind, SqliteRecords
 from .session import Seal, Session, browser_secret
 from .strings import I18N, NOTICE, language, language_of, say, shown, t
 from .transcript import transcript_markdown
@@ -108,6 +111,7 @@ class AgoraPage(gr.Blocks):
         self.flow = make_flow(self.backend)
         self.rate_limiter = RateLimiter(self.settings.rate_per_session, self.settings.rate_per_ip)
         self.seal = Seal(self.settings.db)
+        self.records = SqliteRecords(self.settings.records_path)
         self.pacer = UpdatePacer(self.settings.max_updates_per_s)
         self.load_error = ""
         self.concurrency = self.settings.concurrency or (1 if self.backend.local_model else 64)
@@ -117,10 +121,15 @@ class AgoraPage(gr.Blocks):
         serve_avatars()
         with self:
             self._render_header(self.personas[0])
-            self._render_chat(self.personas[0])
-            self._render_footer()
-            self._render_custom()
-            self._render_readings()
+            teacher = self.settings.teacher_key is not None  # no tabs unless there is a teacher's view
+            with gr.Tabs() if teacher else contextlib.nullcontext(), \
+                    gr.Tab(t("t_chat"), elem_id="agora-chat-tab") if teacher else contextlib.nullcontext():
+                self._render_chat(self.personas[0])
+                self._render_footer()
+                self._render_custom()
+                self._render_readings()
+            if teacher:
+                self._render_teacher()
             self._wire()
         self.i18n_instance = I18N  # launch(i18n=...) sets it too; a `gradio app.py` reload only swaps the Blocks
 
@@ -143,7 +152,7 @@ class AgoraPage(gr.Blocks):
     def _render_chat(self, first: Persona) -> None:
         chatbot = SafeChatbot.limited(self.settings.max_input_chars)(
             value=greeting(first), elem_id="agora-chat", scale=1, min_height=320,  # type: ignore[arg-type]
-            avatar_images=(None, avatar_file(first)))
+            avatar_images=(None, avatar_file(first)), feedback_options=("Like", "Dislike", "Flag"))
         self.chat = gr.ChatInterface(
             self.respond,
             chatbot=chatbot,
@@ -180,6 +189,25 @@ class AgoraPage(gr.Blocks):
             self.readings_upload = gr.File(label=t("add_readings"), file_count="multiple", type="filepath",
                                            file_types=list(READABLE), elem_id="agora-readings-upload")
 
+    def _render_teacher(self) -> None:
+        """The teacher's view: what students liked, disliked and flagged; its rows reach a page only
+        after the teacher's password was typed there."""
+        with gr.Tab(t("t_teacher"), elem_id="agora-teacher-tab"):
+            with gr.Row(equal_height=True):
+                self.teacher_password = gr.Textbox(label=t("t_password"), type="password", scale=3,
+                                                   elem_id="agora-teacher-password")
+                self.teacher_open = gr.Button(t("t_open"), scale=1, elem_id="agora-teacher-open")
+            with gr.Row():
+                self.teacher_kind = gr.Dropdown([(t("t_all"), "all"), *((t(f"t_{k}"), k) for k in KINDS)], value="all",
+                                                label=t("t_kind"), elem_id="agora-teacher-kind")
+                self.teacher_persona = gr.Dropdown(
+                    [(t("t_all"), "all"), *((p.label, p.id) for p in self.personas), (t("custom"), CUSTOM_ID)],
+                    value="all", label=t("philosopher"), elem_id="agora-teacher-persona")
+                self.teacher_since = gr.Textbox(label=t("t_since"), placeholder="2026-12-01", elem_id="agora-teacher-since")
+            self.teacher_table = gr.Dataframe(headers=list(COLUMNS), interactive=False, wrap=True, visible=False,
+                                              elem_id="agora-teacher-table")
+            self.teacher_csv = gr.Button(t("t_csv"), size="sm", visible=False, elem_id="agora-teacher-csv")
+
     def _wire(self) -> None:
         """Every event of the page, in one place."""
         chat = self.chat
@@ -202,12 +230,25 @@ class AgoraPage(gr.Blocks):
                                     [self.readings_list, self.readings_upload], api_visibility="private")
         self.export_btn.click(self.export, [chat.chatbot, self.persona_menu, self.session], [self.transcript],
                               api_visibility="private").then(None, [self.transcript], None, js=SAVE_JS)
+        chat.chatbot.like(self.judge, [chat.chatbot, self.persona_menu, self.session], None, queue=False,
+                          api_visibility="private")
+        if self.settings.teacher_key is not None:
+            self._wire_teacher()
         chat.chatbot.change(self.remember, [chat.chatbot, self.persona_menu, self.session, self.saved], [self.saved],
                             trigger_mode="always_last", queue=False, show_progress="hidden", api_visibility="private")
         self.load(None, None, [self.languages], js=LANGUAGES_JS).then(
             self.restore, [self.saved, self.session, self.languages], [*shown_outputs, self.persona_menu, self.badge],
             api_visibility="private")
         self.load(self.warm_up, None, [self.status], api_visibility="private")
+
+    def _wire_teacher(self) -> None:
+        filters = [self.teacher_kind, self.teacher_persona, self.teacher_since, self.session]
+        self.teacher_open.click(self.open_teacher_view, [self.teacher_password, *filters],
+                                [self.teacher_table, self.teacher_csv, self.teacher_password], api_visibility="private")
+        gr.on([self.teacher_kind.input, self.teacher_persona.input, self.teacher_since.submit], self.teacher_rows,
+              filters, [self.teacher_table], api_visibility="private")
+        self.teacher_csv.click(self.teacher_csv_file, filters, [self.transcript], api_visibility="private").then(
+            None, [self.transcript], None, js=SAVE_JS)
 
     def private_events(self) -> tuple[set[int], set[str]]:
         """The ``fn_index``es and API names of the page's private events (for :class:`~.guard.PageGuard`)."""
@@ -255,7 +296,18 @@ class AgoraPage(gr.Blocks):
             return Ending("too_long", {"length": len(question), "limit": self.settings.max_input_chars})
         if (wait := self.rate_limiter.check(session, request)) is not None:
             return Ending("too_many", {"wait": wait})
+        if (limit := self.settings.daily_messages) is not None and self.over_daily(limit, session, request):
+            return Ending("daily", {"limit": limit})
         return None
+
+    def over_daily(self, limit: int, session: Session, request: gr.Request) -> bool:
+        """Count this message for the session and the client's IP (in the records: a restart
+        forgets nothing); whether either went over ``limit`` today."""
+        today = datetime.now(timezone.utc).date()
+        keys = [f"session:{session.id}"]
+        if (host := getattr(request.client, "host", None)) is not None:
+            keys.append(f"ip:{host}")
+        return max(self.records.count(key, today) for key in keys) > limit
 
     def stream(self, conv: Conversation, persona: Persona, exchange: Exchange, lang: str,
                readings: list[Reading] | None = None) -> Iterator[Any]:
@@ -342,6 +394,68 @@ class AgoraPage(gr.Blocks):
         lang = session.lang or "en"
         return say("reading_list", lang, names=", ".join(names)) if names else say("no_readings", lang)
 
+    # ------------------------------------------------------------------ feedback and the teacher's view
+
+    def judge(self, history: Messages, persona_id: str, session: Session, data: gr.LikeData) -> None:
+        """A thumb or a flag on a reply, kept in the records with the exchange as the server knows
+        it (the browser only says which message: the text comes from the session's own records)."""
+        verdicts: dict[Any, Kind] = {True: "like", False: "dislike", "Like": "like", "Dislike": "dislike", "Flag": "flag"}
+        kind = verdicts.get(data.liked) if isinstance(data.liked, (bool, str)) else None
+        conv = session.conversation
+        if kind is None or not isinstance(data.index, int) or not 0 <= data.index < len(history) \
+                or conv.persona_id != persona_id:
+            return
+        number = asked(history[:data.index + 1]) - 1 - conv.start  # the exchange this reply belongs to
+        if 0 <= number < len(conv.exchanges) and history[data.index].get("role") == "assistant":
+            exchange = conv.exchanges[number]
+            self.records.add(Feedback.now(kind, persona_id, exchange.question, shown(exchange, "en")))
+
+    def open_teacher_view(self, password: str, kind: str, persona_id: str, since: str,
+                          session: Session) -> tuple[Any, Any, Any]:
+        if session.failed_unlocks >= 5:
+            raise gr.Error("Too many wrong passwords in this session; reload the page to try again.")
+        if not self.settings.is_teacher_password(password or ""):
+            session.failed_unlocks += 1
+            raise gr.Error("That is not the teacher's password.")
+        session.teacher = True
+        return (gr.Dataframe(value=self.teacher_rows(kind, persona_id, since, session), visible=True),
+                gr.Button(visible=True), gr.Textbox(value=""))
+
+    def teacher_rows(self, kind: str, persona_id: str, since: str, session: Session) -> list[list[str]]:
+        """The records the filters select, newest first; nothing unless this session typed the password."""
+        if not session.teacher:
+            raise gr.Error("The teacher's view is locked: type the teacher's password first.")
+        kinds, persona, day = self.teacher_filters(kind, persona_id, since)
+        return [[getattr(f, c) for c in COLUMNS] for f in self.records.feedback(kinds, persona, day)]
+
+    def teacher_filters(self, kind: Any, persona_id: Any, since: Any) -> tuple[tuple[Kind, ...], str | None, date | None]:
+        """The filters as the records take them; a value no form could send gets one line naming it."""
+        if not isinstance(kind, str) or (kind != "all" and kind not in KINDS):
+            raise gr.Error(f"kind: {str(kind)[:40]!r} is not one of all, {', '.join(KINDS)}")
+        if not isinstance(persona_id, str) or (persona_id not in ("all", CUSTOM_ID) and persona_id not in self.by_id):
+            raise gr.Error(f"persona: {str(persona_id)[:40]!r} is not a persona of this app")
+        try:
+            day = date.fromisoformat(since.strip()) if isinstance(since, str) and since.strip() else None
+            if since is not None and not isinstance(since, str):
+                raise ValueError
+        except ValueError:
+            raise gr.Error(f"since: {str(since)[:40]!r} is not a date (YYYY-MM-DD)") from None
+        return (KINDS if kind == "all" else (kind,)), (None if persona_id == "all" else persona_id), day
+
+    def teacher_csv_file(self, kind: str, persona_id: str, since: str, session: Session) -> str:
+        """The rows as CSV, saved by the browser from memory; a cell a spreadsheet would run as a
+        formula is written as text."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(COLUMNS)
+        for row in self.teacher_rows(kind, persona_id, since, session):
+            writer.writerow(["'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in row])
+        return download(f"agora-feedback-{datetime.now():%Y%m%d-%H%M}.csv", out.getvalue())
+
+    def close(self, verbose: bool = True) -> None:
+        super().close(verbose)
+        self.records.close()
+
     # ------------------------------------------------------------------ keeping things
 
     def export(self, history: Messages, persona_id: str, session: Session) -> str:
@@ -359,6 +473,7 @@ class AgoraPage(gr.Blocks):
                              "conversation": self.seal.sign(persona_id, conv.saved())}
         if session.custom is not None:
             saved["custom_persona"] = session.custom.model_dump(exclude_none=True)
+        saved["session"] = self.seal.sign_id(session.id)
         return saved
 
     def restore(self, saved: dict[str, Any] | None, session: Session, languages: str | None,
@@ -369,6 +484,8 @@ class AgoraPage(gr.Blocks):
         session.lang = language(languages) if languages else language_of(request)
         lang, saved = session.lang, saved if isinstance(saved, dict) else {}
         about = self.about_backend(lang)
+        if (kept_id := self.seal.check_id(saved.get("session"))) is not None:
+            session.adopt(kept_id)
         if (custom := self.trusted_custom(saved.get("custom_persona"))) is not None:
             session.custom = custom
         current = saved.get("current")

@@ -19,13 +19,15 @@ from ..personas import Persona
 @dataclass
 class Session:
     """A browser session: its current conversation, the persona it made itself (if any), the
-    browser's language, the readings added in the page, and a random id of its own (for the rate
-    limiter)."""
+    browser's language, the readings added in the page, whether the teacher's view is open, and a
+    random id of its own (for the rate limiter and the daily cap; kept sealed in the browser)."""
 
     conversation: Conversation = field(default_factory=lambda: Conversation(persona_id=""))
     custom: Persona | None = None
     lang: str | None = None
     readings: list[Reading] = field(default_factory=list)  # added by the teacher, for this session
+    teacher: bool = False  # the teacher's password was typed in this session
+    failed_unlocks: int = 0
     _id: str = ""
 
     @property
@@ -34,6 +36,11 @@ class Session:
         if not self._id:
             self._id = secrets.token_urlsafe(12)
         return self._id
+
+    def adopt(self, session_id: str) -> None:
+        """Go on as the session this browser was before (its id sealed by the server), so its daily
+        count goes on across a reload or a restart."""
+        self._id = session_id
 
     def conversation_for(self, persona_id: str, asked: int) -> Conversation:
         """The current conversation; a new one if the persona changed (``asked``: questions on screen)."""
@@ -85,6 +92,16 @@ class Seal:
 
     def sign(self, persona_id: str, conversation: dict[str, Any]) -> dict[str, Any]:
         return {**conversation, "seal": self._mac(persona_id, self.ids(conversation))}
+
+    def sign_id(self, session_id: str) -> dict[str, str]:
+        """A session id for the browser to keep, so a daily cap outlives a reload and a restart."""
+        return {"id": session_id, "seal": self._mac("#session", {"id": session_id})}
+
+    def check_id(self, kept: Any) -> str | None:
+        """The session id the browser kept, if this server sealed it."""
+        if not isinstance(kept, dict) or not isinstance(kept.get("id"), str) or not isinstance(kept.get("seal"), str):
+            return None
+        return kept["id"] if hmac.compare_digest(kept["seal"], self._mac("#session", {"id": kept["id"]})) else None
 
     def check(self, persona_id: str, conversation: Any) -> dict[str, Any] | None:
         """The conversation if its ids carry this server's seal; else only what needs no trust (its text)."""

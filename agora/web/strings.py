@@ -23,6 +23,10 @@ STRINGS = {
         "yaml": "Download as YAML", "card": "…or import a character card (SillyTavern JSON)",
         "readings": "📚 Readings for this session", "add_readings": "Add readings (.txt, .md, .pdf): answers will cite them",
         "custom": "✏️ Your persona", "loading": "⏳ Loading the local model — the first answer may take a few seconds…",
+        # Keys of their own: Gradio's translations already use words such as "label" or "chat".
+        "t_chat": "💬 Conversation", "t_teacher": "🧑‍🏫 Teacher", "t_password": "Teacher's password",
+        "t_open": "Open", "t_kind": "Show", "t_all": "Everything", "t_since": "From (YYYY-MM-DD)",
+        "t_csv": "Download as CSV", "t_like": "👍 liked", "t_dislike": "👎 disliked", "t_flag": "🚩 flagged",
     },
     "fr": {
         "subtitle": "Posez une question à un grand philosophe ; la réponse s'affiche au fur et à mesure.",
@@ -36,6 +40,9 @@ STRINGS = {
         "yaml": "Télécharger en YAML", "card": "…ou importer une fiche de personnage (JSON SillyTavern)",
         "readings": "📚 Lectures de cette séance", "add_readings": "Ajouter des lectures (.txt, .md, .pdf) : les réponses les citeront",
         "custom": "✏️ Votre personnage", "loading": "⏳ Chargement du modèle local — la première réponse peut prendre quelques secondes…",
+        "t_chat": "💬 Conversation", "t_teacher": "🧑‍🏫 Enseignant", "t_password": "Mot de passe de l'enseignant",
+        "t_open": "Ouvrir", "t_kind": "Afficher", "t_all": "Tout", "t_since": "Depuis (AAAA-MM-JJ)",
+        "t_csv": "Télécharger en CSV", "t_like": "👍 aimé", "t_dislike": "👎 pas aimé", "t_flag": "🚩 signalé",
     },
 }
 
@@ -68,6 +75,7 @@ NOTICES: dict[str, dict[str, str]] = {
         "too_long": "Your message has {length:,} characters; the limit is {limit:,} (AGORA_MAX_INPUT_CHARS). "
                     "Nothing was sent — please shorten it.",
         "too_many": "Too many messages; please wait {wait} s before asking again.",
+        "daily": "You have used today's {limit} messages; the philosophers will be glad to talk again tomorrow.",
         "stopped": "*Stopped.*",
         "sources": "📚 Sources",
         "reading_list": "Answers search: {names}.",
@@ -97,6 +105,7 @@ NOTICES: dict[str, dict[str, str]] = {
         "too_long": "Votre message compte {length:,} caractères ; la limite est de {limit:,} (AGORA_MAX_INPUT_CHARS). "
                     "Rien n'a été envoyé — raccourcissez-le.",
         "too_many": "Trop de messages ; attendez {wait} s avant de poser une autre question.",
+        "daily": "Vous avez utilisé les {limit} messages d'aujourd'hui ; les philosophes seront heureux de reprendre demain.",
         "stopped": "*Arrêté.*",
         "sources": "📚 Sources",
         "reading_list": "Les réponses cherchent dans : {names}.",
