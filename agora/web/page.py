@@ -440,7 +440,8 @@ class AgoraPage(gr.Blocks):
                 raise ValueError
         except ValueError:
             raise gr.Error(f"since: {str(since)[:40]!r} is not a date (YYYY-MM-DD)") from None
-        return (KINDS if kind == "all" else (kind,)), (None if persona_id == "all" else persona_id), day
+        kinds = KINDS if kind == "all" else tuple(k for k in KINDS if k == kind)
+        return kinds, (None if persona_id == "all" else persona_id), day
 
     def teacher_csv_file(self, kind: str, persona_id: str, since: str, session: Session) -> str:
         """The rows as CSV, saved by the browser from memory; a cell a spreadsheet would run as a
