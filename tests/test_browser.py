@@ -298,6 +298,37 @@ def test_a_reading_added_in_the_page_is_cited_under_the_reply(page: Page) -> Non
     expect(page.locator(BOT)).to_have_count(3)
 
 
+def test_thumbs_down_and_flag_reach_the_teachers_view(browser: Browser) -> None:
+    with running_app({"AGORA_TEACHER_PASSWORD": "hemlock", "AGORA_SCRIPTED_DELAY": "0.01"},
+                     launch=launch_options()) as agora:
+        page = browser.new_page(viewport={"width": 1100, "height": 900}, locale="en-US")
+        page.goto(agora.url)
+        ask(page, "Is lying ever right? [[pieces=8]]")
+        expect(page.locator(BOT).last).to_contain_text("You asked: Is lying ever right?")
+        page.wait_for_function("() => !document.querySelector('#agora-input button.stop-button')")
+        page.locator("#agora-chat button[aria-label='Dislike']").last.click()
+        page.locator("#agora-chat button[aria-label='Feedback']").last.click()
+        page.locator("#agora-chat .extra-feedback-option", has_text="Flag").last.click()
+        page.get_by_role("tab", name="🧑‍🏫 Teacher").click()
+        expect(page.locator("#agora-teacher-table")).to_be_hidden()  # nothing until the password
+        page.locator("#agora-teacher-password input").fill("oak")
+        page.locator("#agora-teacher-open").click()
+        expect(page.get_by_text("That is not the teacher's password.")).to_be_visible()
+        page.locator("#agora-teacher-password input").fill("hemlock")
+        page.locator("#agora-teacher-open").click()
+        table = page.locator("#agora-teacher-table")
+        expect(table).to_contain_text("Is lying ever right?")
+        expect(table).to_contain_text("dislike")
+        expect(table).to_contain_text("flag")
+        assert sorted(f.kind for f in agora.demo.records.feedback()) == ["dislike", "flag"]  # once each
+        expect(page.locator("#agora-teacher-password input")).to_have_value("")
+        page.screenshot(path=str(DOCS / "teacher.png"))
+        page.locator("#agora-teacher-since textarea").fill("someday")
+        page.locator("#agora-teacher-since textarea").press("Enter")
+        expect(page.get_by_text("since: 'someday' is not a date (YYYY-MM-DD)")).to_be_visible()
+        page.close()
+
+
 def test_restart_keeps_the_conversation(browser: Browser, tmp_path: Path) -> None:
     """A teacher restarts the app mid-class: each student's page still holds its conversation."""
     port, env = free_port(), {"AGORA_DB": str(tmp_path / "agora.db")}

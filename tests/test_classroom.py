@@ -116,3 +116,16 @@ def test_nothing_of_the_teachers_view_is_in_the_public_api(tmp_path: Path) -> No
         config = httpx.get(agora.url + "config", timeout=10).text
         assert "secret-question-7" not in config and "hemlock" not in config
         assert "agora-teacher-tab" in config  # the tab is there, empty until the password is typed
+
+
+def test_a_session_goes_on_after_a_reload_only_under_the_servers_seal(teacher_page: AgoraPage) -> None:
+    """The browser keeps its session id (so its daily count survives a reload); a forged one is ignored."""
+    student = Session()
+    saved = teacher_page.remember([{"role": "assistant", "content": "hi"}], "plato", student, {})
+    reloaded = Session()
+    teacher_page.restore(saved, reloaded, "en-US", None)  # type: ignore[arg-type]
+    assert reloaded.id == student.id
+    forged = {**saved, "session": {"id": "someone-else", "seal": saved["session"]["seal"]}}
+    stranger = Session()
+    teacher_page.restore(forged, stranger, "en-US", None)  # type: ignore[arg-type]
+    assert stranger.id not in (student.id, "someone-else")

@@ -122,14 +122,14 @@ class AgoraPage(gr.Blocks):
         with self:
             self._render_header(self.personas[0])
             teacher = self.settings.teacher_key is not None  # no tabs unless there is a teacher's view
-            with gr.Tabs() if teacher else contextlib.nullcontext(), \
-                    gr.Tab(t("t_chat"), elem_id="agora-chat-tab") if teacher else contextlib.nullcontext():
-                self._render_chat(self.personas[0])
-                self._render_footer()
-                self._render_custom()
-                self._render_readings()
-            if teacher:
-                self._render_teacher()
+            with gr.Tabs() if teacher else contextlib.nullcontext():
+                with gr.Tab(t("t_chat"), elem_id="agora-chat-tab") if teacher else contextlib.nullcontext():
+                    self._render_chat(self.personas[0])
+                    self._render_footer()
+                    self._render_custom()
+                    self._render_readings()
+                if teacher:
+                    self._render_teacher()
             self._wire()
         self.i18n_instance = I18N  # launch(i18n=...) sets it too; a `gradio app.py` reload only swaps the Blocks
 
@@ -406,7 +406,10 @@ class AgoraPage(gr.Blocks):
                 or conv.persona_id != persona_id:
             return
         number = asked(history[:data.index + 1]) - 1 - conv.start  # the exchange this reply belongs to
-        if 0 <= number < len(conv.exchanges) and history[data.index].get("role") == "assistant":
+        judged = (persona_id, conv.start + number, kind)  # once each: the flag icon may send twice
+        if 0 <= number < len(conv.exchanges) and history[data.index].get("role") == "assistant" \
+                and judged not in session.judged:
+            session.judged.add(judged)
             exchange = conv.exchanges[number]
             self.records.add(Feedback.now(kind, persona_id, exchange.question, shown(exchange, "en")))
 

@@ -27,6 +27,7 @@ class Session:
     lang: str | None = None
     readings: list[Reading] = field(default_factory=list)  # added by the teacher, for this session
     teacher: bool = False  # the teacher's password was typed in this session
+    judged: set[tuple[str, int, str]] = field(default_factory=set)  # (persona, exchange, kind) recorded
     failed_unlocks: int = 0
     _id: str = ""
 
