@@ -73,6 +73,11 @@ class Settings(BaseSettings):
                            "default: records.db beside AGORA_DB (in memory if AGORA_DB is).")
     daily_messages: int | None = setting(None, "AGORA_DAILY_MESSAGES", "Messages per day per browser session and "
                                          "per client IP (off by default).", ge=1)
+    moderation: bool = setting(True, "AGORA_MODERATION", "Check each message and reply with the backend's "
+                               "/v1/moderations (off: 'false').")
+    moderation_thresholds: str = setting("", "AGORA_MODERATION_THRESHOLDS", "Scores at which a category stops a "
+                                         "message or reply, e.g. 'harassment=0.95,violence=0.8' (default: "
+                                         "harassment 0.9, self-harm 0.3, the others 0.5).")
     teacher_key: str | None = setting(None, "AGORA_TEACHER_PASSWORD", "Opens the teacher's view (kept only as a "
                                       "salted hash).")
 
@@ -101,6 +106,17 @@ class Settings(BaseSettings):
             return False
         salt, _, digest = self.teacher_key.partition(":")
         return hmac.compare_digest(_pbkdf2(typed, bytes.fromhex(salt)).hex(), digest)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The score at which each moderation category stops a message or a reply."""
+        return DEFAULT_THRESHOLDS | _thresholds(self.moderation_thresholds)
+
+    @field_validator("moderation_thresholds")
+    @classmethod
+    def _valid_thresholds(cls, value: str) -> str:
+        _thresholds(value)
+        return value
 
     @property
     def records_path(self) -> str:
@@ -147,6 +163,30 @@ class Settings(BaseSettings):
     def describe(self) -> dict[str, object]:
         """Every setting, safe to log (secrets only as set / not set)."""
         return self.model_dump()
+
+
+#: OpenAI's moderation categories and the score at which each stops a message or reply.  An
+#: offensive-language score flags a question about killing a tyrant at 0.85; self-harm errs early.
+DEFAULT_THRESHOLDS = {name: 0.5 for name in (
+    "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent", "sexual", "sexual/minors",
+    "violence", "violence/graphic")} | {"harassment": 0.9, "self-harm": 0.3, "self-harm/instructions": 0.3,
+                                        "self-harm/intent": 0.3}
+
+
+def _thresholds(text: str) -> dict[str, float]:
+    """``harassment=0.95,violence=0.8`` as a dict; a wrong entry raises ValueError naming it."""
+    found: dict[str, float] = {}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        name, _, value = entry.partition("=")
+        if name.strip() not in DEFAULT_THRESHOLDS:
+            raise ValueError(f"unknown category {name.strip()!r} (one of {', '.join(sorted(DEFAULT_THRESHOLDS))})")
+        try:
+            found[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"{entry!r}: the threshold must be a number from 0 to 1") from None
+        if not 0 <= found[name.strip()] <= 1:
+            raise ValueError(f"{entry!r}: the threshold must be a number from 0 to 1")
+    return found
 
 
 def _pbkdf2(password: str, salt: bytes) -> bytes:

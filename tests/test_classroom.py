@@ -91,7 +91,7 @@ def test_the_teachers_view_opens_only_with_its_password(teacher_page: AgoraPage)
 
 
 @pytest.mark.parametrize(("kind", "persona", "since", "message"), [
-    ("everything", "all", "", "kind: 'everything' is not one of all, like, dislike, flag"),
+    ("everything", "all", "", "kind: 'everything' is not one of all, like, dislike, flag, moderation"),
     ("all", "socrates'; DROP TABLE feedback;--", "", "persona: \"socrates'; DROP TABLE feedback;--\" is not a persona"),
     ("all", "all", "yesterday", "since: 'yesterday' is not a date (YYYY-MM-DD)"),
     ("all", "all", "2026-13-45", "since: '2026-13-45' is not a date (YYYY-MM-DD)"),

@@ -14,10 +14,11 @@ EndKind = Literal[
     "tool", "expired", "failed", "cut", "error",                      # the backend ended the reply
     "rate", "auth", "forbidden", "not_found", "internal", "rejected",  # the backend refused the request
     "mid_error", "timeout", "unreachable", "lost", "unknown",          # the connection failed
-    "too_long", "too_many", "daily",                                  # Agora refused the message
+    "too_long", "too_many", "daily", "moderated", "moderated_help",  # Agora refused the message
+    "withheld",                                                       # moderation stopped the reply
     "stopped",                                                        # the student pressed Stop
 ]
-REFUSED: frozenset[EndKind] = frozenset({"too_long", "too_many", "daily"})
+REFUSED: frozenset[EndKind] = frozenset({"too_long", "too_many", "daily", "moderated", "moderated_help"})
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from .engines import Engine
 from .errors import OpenAIError, install_error_handlers
 from .files import FilesAPI
 from .limits import BODY_SECONDS, MAX_BODY, RequestLimits
+from .moderations import ModerationsAPI
 from .responses import ResponsesAPI
 from .retrieval import Library
 from .runs import LIFETIME, RunExecutor, recover
@@ -65,7 +66,8 @@ def create_app(engine: Engine, *, store: Store | None = None, api_key: str | Non
     vector_stores = VectorStoresAPI(store, engine, library)
     executor, work = RunExecutor(store, engine, run_lifetime, vector_stores.search), Work(request_seconds)
     for api in (AssistantsAPI(store, engine, executor, work, vector_stores), ResponsesAPI(store, engine, work, vector_stores),
-                ChatAPI(store, engine, work), FilesAPI(store, engine, library), vector_stores):
+                ChatAPI(store, engine, work), FilesAPI(store, engine, library), vector_stores,
+                ModerationsAPI(store, engine)):
         app.include_router(api.router)
     app.state.engine, app.state.store, app.state.executor, app.state.work = engine, store, executor, work
     app.state.library = library

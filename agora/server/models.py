@@ -261,6 +261,22 @@ class ChatIn(Body):
     presence_penalty: float | None = Field(None, ge=-2, le=2)
 
 
+# ---------------------------------------------------------------------------------- Moderations
+
+
+class ModerationIn(Body):
+    input: str | list[str] | list[dict[str, Any]]
+    model: str | None = None
+
+    def texts(self) -> list[str]:
+        """The texts to classify: a string, strings, or text parts (images are refused, named)."""
+        if isinstance(self.input, str):
+            return [self.input]
+        if all(isinstance(item, str) for item in self.input):
+            return list(self.input)  # type: ignore[arg-type]
+        return [content_text([item], f"input[{i}]", ("text",)) for i, item in enumerate(self.input)]  # type: ignore[list-item]
+
+
 # ---------------------------------------------------------------------------------- Vector stores
 
 Attributes = dict[str, str | float | bool]

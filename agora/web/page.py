@@ -22,6 +22,7 @@ import gradio as gr
 from ..client import Backend, make_flow
 from ..client.conversation import REFUSED, Conversation, Ending, Exchange
 from ..client.endings import ending_for
+from ..client.moderation import Moderator, Verdict
 from ..client.readings import Reading, Source
 from ..config import Settings
 from ..language import detect
@@ -34,6 +35,7 @@ from ..personas import (
     persona_from_form,
     to_yaml,
 )
+from ..server.moderations import warm as warm_moderation
 from ..server.retrieval import READABLE, ReadingError, extract_text
 from .guardrails import RateLimiter, clean
 from .pacing import UpdatePacer
@@ -65,6 +67,10 @@ def sources_message(sources: list[Source], lang: str) -> dict[str, Any]:
     """The sources of an answer, as a collapsible chat message (Gradio's message metadata)."""
     lines = [f"- **{s.filename}**" + (f" — “{s.quote}”" if s.quote else "") for s in sources]
     return {"role": "assistant", "content": "\n".join(lines), "metadata": {"title": say("sources", lang), "status": "done"}}
+
+
+#: Characters of a reply between two moderation checks (and one at its end).
+MODERATE_EVERY = 200
 
 
 def answered(exchange: Exchange, lang: str) -> str | list[Any]:
@@ -112,6 +118,7 @@ class AgoraPage(gr.Blocks):
         self.rate_limiter = RateLimiter(self.settings.rate_per_session, self.settings.rate_per_ip)
         self.seal = Seal(self.settings.db)
         self.records = SqliteRecords(self.settings.records_path)
+        self.moderator = Moderator(self.backend, self.settings.thresholds) if self.settings.moderation else None
         self.pacer = UpdatePacer(self.settings.max_updates_per_s)
         self.load_error = ""
         self.concurrency = self.settings.concurrency or (1 if self.backend.local_model else 64)
@@ -280,7 +287,7 @@ class AgoraPage(gr.Blocks):
         if not exchange.question:
             return  # nothing to ask
         lang = session.lang or language_of(request)
-        exchange.ending = self.refusal(exchange.question, session, request)
+        exchange.ending = self.refusal(exchange.question, session, request) or self.screened(exchange, persona)
         if exchange.ending is not None:
             yield shown(exchange, lang)
             return
@@ -300,6 +307,14 @@ class AgoraPage(gr.Blocks):
             return Ending("daily", {"limit": limit})
         return None
 
+    def screened(self, exchange: Exchange, persona: Persona) -> Ending | None:
+        """Moderation of the student's message before it is sent; what it stops is recorded for the teacher."""
+        verdict = self.moderator.check(exchange.question) if self.moderator is not None else None
+        if verdict is None:
+            return None
+        self.records.add(Feedback.now("moderation", persona.id, exchange.question, "", ", ".join(verdict.categories)))
+        return Ending("moderated_help" if verdict.self_harm else "moderated", {"categories": ", ".join(verdict.categories)})
+
     def over_daily(self, limit: int, session: Session, request: gr.Request) -> bool:
         """Count this message for the session and the client's IP (in the records: a restart
         forgets nothing); whether either went over ``limit`` today."""
@@ -316,16 +331,35 @@ class AgoraPage(gr.Blocks):
         sent = ""
         try:
             deltas = self.flow.stream(conv, persona, exchange.question, readings or [])
+            checked = 0  # how much of the answer moderation has read
             with self.pacer.reply() as due, contextlib.closing(deltas):  # type: ignore[type-var]
                 for delta in deltas:
                     exchange.answer += delta
+                    if len(exchange.answer) - checked >= MODERATE_EVERY:
+                        checked = len(exchange.answer)
+                        if (verdict := self.reply_verdict(exchange, persona)) is not None:
+                            break  # leaving the with closes the stream: the run is cancelled on the backend
                     if due():
                         yield (sent := exchange.answer)
-            if exchange.sources or exchange.answer != sent:
+                else:
+                    verdict = self.reply_verdict(exchange, persona) if checked < len(exchange.answer) else None
+            if verdict is not None:
+                exchange.answer, exchange.sources = "", []
+                exchange.ending = Ending("withheld", {"categories": ", ".join(verdict.categories)})
+                yield shown(exchange, lang)
+            elif exchange.sources or exchange.answer != sent:
                 yield answered(exchange, lang)
         except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
             exchange.ending = ending_for(exc, self.settings.timeout, mid_reply=bool(exchange.answer))
             yield answered(exchange, lang)
+
+    def reply_verdict(self, exchange: Exchange, persona: Persona) -> Verdict | None:
+        """Moderation of the reply so far; a reply it stops is recorded for the teacher."""
+        verdict = self.moderator.check(exchange.answer) if self.moderator is not None else None
+        if verdict is not None:
+            self.records.add(Feedback.now("moderation", persona.id, exchange.question, exchange.answer,
+                                          ", ".join(verdict.categories)))
+        return verdict
 
     def mark_stopped(self, history: Messages, session: Session, request: gr.Request) -> tuple[Any, Any]:
         """Stop leaves the partial answer on screen, marked as stopped (in the chat and its history)."""
@@ -524,6 +558,8 @@ class AgoraPage(gr.Blocks):
     def warm_up(self, request: gr.Request) -> Iterator[Any]:
         """Start the backend when the first page opens; say so while the local model is fetched and loads."""
         detect("")  # load the language model now, not on the first question (~0.5 s, once)
+        if self.moderator is not None and self.settings.embedded:
+            warm_moderation()  # and the embedded server's moderation classifier (~1 s, once)
         engine = self.backend.engine
         if not self.backend.local_model or engine.loaded:  # type: ignore[union-attr]
             yield ""

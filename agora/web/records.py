@@ -1,5 +1,5 @@
-"""The app's own records: what students said of the replies (like, dislike, flag) and how many
-messages each browser session and client IP sent today.
+"""The app's own records: what students said of the replies (like, dislike, flag), what
+moderation stopped, and how many messages each browser session and client IP sent today.
 
 They belong to the app, not to the backend that answers (OpenAI keeps no such thing for us), and
 they outlive a restart, so that a teacher can look back and a daily cap holds.  One small
@@ -17,23 +17,25 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Literal, get_args
 
-Kind = Literal["like", "dislike", "flag"]
+Kind = Literal["like", "dislike", "flag", "moderation"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 @dataclass(frozen=True)
 class Feedback:
-    """One reply as a student judged it: when, which persona, the exchange, and the verdict."""
+    """One exchange as a student judged it, or as moderation stopped it: when, which persona, the
+    exchange, the verdict (``detail``: the categories moderation found)."""
 
     at: str  # ISO 8601, UTC
     kind: Kind
     persona: str
     question: str
     answer: str
+    detail: str = ""
 
     @classmethod
-    def now(cls, kind: Kind, persona: str, question: str, answer: str) -> Feedback:
-        return cls(datetime.now(timezone.utc).isoformat(timespec="seconds"), kind, persona, question, answer)
+    def now(cls, kind: Kind, persona: str, question: str, answer: str, detail: str = "") -> Feedback:
+        return cls(datetime.now(timezone.utc).isoformat(timespec="seconds"), kind, persona, question, answer, detail)
 
 
 COLUMNS = tuple(f.name for f in fields(Feedback))

@@ -27,6 +27,7 @@ STRINGS = {
         "t_chat": "💬 Conversation", "t_teacher": "🧑‍🏫 Teacher", "t_password": "Teacher's password",
         "t_open": "Open", "t_kind": "Show", "t_all": "Everything", "t_since": "From (YYYY-MM-DD)",
         "t_csv": "Download as CSV", "t_like": "👍 liked", "t_dislike": "👎 disliked", "t_flag": "🚩 flagged",
+        "t_moderation": "🛡️ stopped by moderation",
     },
     "fr": {
         "subtitle": "Posez une question à un grand philosophe ; la réponse s'affiche au fur et à mesure.",
@@ -43,6 +44,7 @@ STRINGS = {
         "t_chat": "💬 Conversation", "t_teacher": "🧑‍🏫 Enseignant", "t_password": "Mot de passe de l'enseignant",
         "t_open": "Ouvrir", "t_kind": "Afficher", "t_all": "Tout", "t_since": "Depuis (AAAA-MM-JJ)",
         "t_csv": "Télécharger en CSV", "t_like": "👍 aimé", "t_dislike": "👎 pas aimé", "t_flag": "🚩 signalé",
+        "t_moderation": "🛡️ arrêté par la modération",
     },
 }
 
@@ -76,6 +78,12 @@ NOTICES: dict[str, dict[str, str]] = {
                     "Nothing was sent — please shorten it.",
         "too_many": "Too many messages; please wait {wait} s before asking again.",
         "daily": "You have used today's {limit} messages; the philosophers will be glad to talk again tomorrow.",
+        "moderated": "This message was not sent: it reads as hurtful ({categories}). Please put it another way — "
+                     "hard subjects such as death, war or suicide are welcome as questions.",
+        "moderated_help": "This message was not sent. If you are thinking about hurting yourself, please talk to "
+                          "someone you trust now — a teacher, a friend, your family — or call a helpline "
+                          "(116 123 in much of Europe, 988 in the US). You are not alone.",
+        "withheld": "This reply was withheld by moderation ({categories}); please ask again another way.",
         "stopped": "*Stopped.*",
         "sources": "📚 Sources",
         "reading_list": "Answers search: {names}.",
@@ -106,6 +114,12 @@ NOTICES: dict[str, dict[str, str]] = {
                     "Rien n'a été envoyé — raccourcissez-le.",
         "too_many": "Trop de messages ; attendez {wait} s avant de poser une autre question.",
         "daily": "Vous avez utilisé les {limit} messages d'aujourd'hui ; les philosophes seront heureux de reprendre demain.",
+        "moderated": "Ce message n'a pas été envoyé : il paraît blessant ({categories}). Dites-le autrement — les "
+                     "sujets difficiles comme la mort, la guerre ou le suicide sont les bienvenus en questions.",
+        "moderated_help": "Ce message n'a pas été envoyé. Si vous pensez à vous faire du mal, parlez-en dès "
+                          "maintenant à quelqu'un de confiance — un enseignant, un ami, votre famille — ou appelez "
+                          "une ligne d'écoute (le 3114 en France). Vous n'êtes pas seul·e.",
+        "withheld": "Cette réponse a été retenue par la modération ({categories}) ; reformulez votre question.",
         "stopped": "*Arrêté.*",
         "sources": "📚 Sources",
         "reading_list": "Les réponses cherchent dans : {names}.",
