@@ -6,6 +6,9 @@ philosophy asks, pass."""
 from __future__ import annotations
 
 import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import yaml
 from gradio_client import Client
 from openai import OpenAI
 
+from agora.client.moderation import ReplyWatch, Verdict
 from agora.config import Settings
 from tests.support import ROOT, RunningApp, running_app
 
@@ -98,3 +102,29 @@ def test_moderation_is_one_setting_away_from_off() -> None:
         assert agora.demo.moderator is None
         assert Client(agora.url, verbose=False).predict(HURTFUL[0], "plato", api_name="/chat").startswith("[turn 1]")
     assert Settings.from_env({"AGORA_MODERATION_THRESHOLDS": "harassment=0.5"}).thresholds["harassment"] == 0.5
+
+
+def test_a_slow_moderation_call_never_holds_the_words_back() -> None:
+    """Checks of a streaming reply run beside it (a round trip to OpenAI takes a few hundred ms):
+    each word passes at once, and a verdict stops the reply at the word after it arrives."""
+    release, seen = threading.Event(), []
+
+    def slow_check(text: str) -> Verdict | None:
+        seen.append(text)
+        release.wait(5)
+        return Verdict(("harassment",)) if "moron" in text else None
+
+    with ThreadPoolExecutor(2) as pool:
+        watch, text, verdict = ReplyWatch(slow_check, pool, every=10), "", None
+        started = time.perf_counter()
+        for word in ["Well, ", "you ", "moron, ", "listen ", "to ", "me ", "now."]:
+            text += word
+            assert watch.offer(text) is None  # the check is still out: the word goes through
+        assert time.perf_counter() - started < 0.2 and seen == ["Well, you moron, "]  # one check at a time
+        release.set()
+        while verdict is None and time.perf_counter() - started < 5:
+            verdict = watch.offer(text + " more")
+            time.sleep(0.01)
+        assert verdict == Verdict(("harassment",))
+        clean = ReplyWatch(lambda t: None, pool, every=10)
+        assert clean.offer("A calm reply about virtue") is None and clean.final("A calm reply about virtue.") is None

@@ -22,7 +22,7 @@ import gradio as gr
 from ..client import Backend, make_flow
 from ..client.conversation import REFUSED, Conversation, Ending, Exchange
 from ..client.endings import ending_for
-from ..client.moderation import Moderator, Verdict
+from ..client.moderation import Moderator, ReplyWatch, Verdict
 from ..client.readings import Reading, Source
 from ..config import Settings
 from ..language import detect
@@ -69,7 +69,7 @@ def sources_message(sources: list[Source], lang: str) -> dict[str, Any]:
     return {"role": "assistant", "content": "\n".join(lines), "metadata": {"title": say("sources", lang), "status": "done"}}
 
 
-#: Characters of a reply between two moderation checks (and one at its end).
+#: Characters of a reply between two moderation checks (made beside the stream; one more at its end).
 MODERATE_EVERY = 200
 
 
@@ -331,18 +331,17 @@ class AgoraPage(gr.Blocks):
         sent = ""
         try:
             deltas = self.flow.stream(conv, persona, exchange.question, readings or [])
-            checked = 0  # how much of the answer moderation has read
+            watch = self.watch(exchange, persona)
+            verdict = None
             with self.pacer.reply() as due, contextlib.closing(deltas):  # type: ignore[type-var]
                 for delta in deltas:
                     exchange.answer += delta
-                    if len(exchange.answer) - checked >= MODERATE_EVERY:
-                        checked = len(exchange.answer)
-                        if (verdict := self.reply_verdict(exchange, persona)) is not None:
-                            break  # leaving the with closes the stream: the run is cancelled on the backend
+                    if watch is not None and (verdict := watch.offer(exchange.answer)) is not None:
+                        break  # leaving the with closes the stream: the run is cancelled on the backend
                     if due():
                         yield (sent := exchange.answer)
-                else:
-                    verdict = self.reply_verdict(exchange, persona) if checked < len(exchange.answer) else None
+            if verdict is None and watch is not None:
+                verdict = watch.final(exchange.answer)
             if verdict is not None:
                 exchange.answer, exchange.sources = "", []
                 exchange.ending = Ending("withheld", {"categories": ", ".join(verdict.categories)})
@@ -353,13 +352,20 @@ class AgoraPage(gr.Blocks):
             exchange.ending = ending_for(exc, self.settings.timeout, mid_reply=bool(exchange.answer))
             yield answered(exchange, lang)
 
-    def reply_verdict(self, exchange: Exchange, persona: Persona) -> Verdict | None:
-        """Moderation of the reply so far; a reply it stops is recorded for the teacher."""
-        verdict = self.moderator.check(exchange.answer) if self.moderator is not None else None
-        if verdict is not None:
-            self.records.add(Feedback.now("moderation", persona.id, exchange.question, exchange.answer,
-                                          ", ".join(verdict.categories)))
-        return verdict
+    def watch(self, exchange: Exchange, persona: Persona) -> ReplyWatch | None:
+        """Moderation of this reply as it streams; what it stops is recorded for the teacher."""
+        moderator = self.moderator
+        if moderator is None:
+            return None
+
+        def check(text: str) -> Verdict | None:
+            verdict = moderator.check(text)
+            if verdict is not None:
+                self.records.add(Feedback.now("moderation", persona.id, exchange.question, text,
+                                              ", ".join(verdict.categories)))
+            return verdict
+
+        return ReplyWatch(check, moderator.pool, MODERATE_EVERY)
 
     def mark_stopped(self, history: Messages, session: Session, request: gr.Request) -> tuple[Any, Any]:
         """Stop leaves the partial answer on screen, marked as stopped (in the chat and its history)."""
@@ -492,6 +498,8 @@ class AgoraPage(gr.Blocks):
 
     def close(self, verbose: bool = True) -> None:
         super().close(verbose)
+        if self.moderator is not None:
+            self.moderator.pool.shutdown(wait=False, cancel_futures=True)
         self.records.close()
 
     # ------------------------------------------------------------------ keeping things
