@@ -8,8 +8,8 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import openai
@@ -115,7 +115,7 @@ def test_a_slow_moderation_call_never_holds_the_words_back() -> None:
         return Verdict(("harassment",)) if "moron" in text else None
 
     with ThreadPoolExecutor(2) as pool:
-        watch, text, verdict = ReplyWatch(slow_check, pool, every=10), "", None
+        watch, text, verdict = ReplyWatch(slow_check, pool, every=15), "", None
         started = time.perf_counter()
         for word in ["Well, ", "you ", "moron, ", "listen ", "to ", "me ", "now."]:
             text += word
