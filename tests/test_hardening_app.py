@@ -209,7 +209,7 @@ def test_safe_html_keeps_markdown_and_harmless_html() -> None:
 def test_the_badge_shows_scheme_host_and_port_only() -> None:
     url = "https://teacher:hunter2@llm.school.example:8443/v1/secret-path?token=abc"
     assert origin(url) == "https://llm.school.example:8443"
-    settings = Settings.from_env({"OPENAI_BASE_URL": url, "AGORA_API": "chat", "AGORA_MODEL": "m"})
+    settings = Settings.from_env({"OPENAI_BASE_URL": url, "AGORA_API": "chat", "AGORA_MODEL": "m", "AGORA_DB": ":memory:"})
     page = AgoraPage(settings)
     page_config = json.dumps(page.get_config_file(), default=str)
     assert "llm.school.example:8443" in page.about_backend("en")
