@@ -113,6 +113,8 @@ class AgoraPage(gr.Blocks):
         self.settings = settings or Settings.from_env()
         self.personas = load_personas(self.settings.personas)
         self.by_id = {p.id: p for p in self.personas}
+        # Read once, as the personas are (a reading may be a 16 MB PDF: not on every question).
+        self.shelved = {p.id: tuple(Reading.from_path(path) for path in p.readings) for p in self.personas}
         self.backend = backend or Backend(self.settings)
         self.flow = make_flow(self.backend)
         self.rate_limiter = RateLimiter(self.settings.rate_per_session, self.settings.rate_per_ip)
@@ -295,7 +297,7 @@ class AgoraPage(gr.Blocks):
 
     def readings_for(self, persona: Persona, session: Session) -> list[Reading]:
         """The persona's readings (from the persona file) and those the teacher added this session."""
-        return [*(Reading.from_path(path) for path in persona.readings), *session.readings]
+        return [*self.shelved.get(persona.id, ()), *session.readings]
 
     def refusal(self, question: str, session: Session, request: gr.Request) -> Ending | None:
         """Why Agora will not send this message, if it will not: nothing reaches the backend."""
