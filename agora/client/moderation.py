@@ -26,6 +26,10 @@ class Verdict:
     categories: tuple[str, ...]
 
     @property
+    def named(self) -> str:
+        return ", ".join(self.categories)
+
+    @property
     def self_harm(self) -> bool:
         return any(name.startswith("self-harm") for name in self.categories)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import openai
@@ -27,6 +28,11 @@ LOCAL_SETS = 16
 class Reading:
     name: str
     data: bytes
+
+    @cached_property
+    def digest(self) -> bytes:
+        """The content's hash, worked out once (a reading may be a 16 MB PDF, asked about every turn)."""
+        return hashlib.sha256(self.data).digest()
 
     @classmethod
     def from_path(cls, path: str | Path) -> Reading:
@@ -44,7 +50,7 @@ class Source:
 def fingerprint(readings: list[Reading]) -> str:
     digest = hashlib.sha256()
     for reading in sorted(readings, key=lambda r: r.name):
-        digest.update(reading.name.encode() + b"\0" + hashlib.sha256(reading.data).digest())
+        digest.update(reading.name.encode() + b"\0" + reading.digest)
     return digest.hexdigest()[:24]
 
 

@@ -314,8 +314,8 @@ class AgoraPage(gr.Blocks):
         verdict = self.moderator.check(exchange.question) if self.moderator is not None else None
         if verdict is None:
             return None
-        self.records.add(Feedback.now("moderation", persona.id, exchange.question, "", ", ".join(verdict.categories)))
-        return Ending("moderated_help" if verdict.self_harm else "moderated", {"categories": ", ".join(verdict.categories)})
+        self.records.add(Feedback.now("moderation", persona.id, exchange.question, "", verdict.named))
+        return Ending("moderated_help" if verdict.self_harm else "moderated", {"categories": verdict.named})
 
     def over_daily(self, limit: int, session: Session, request: gr.Request) -> bool:
         """Count this message for the session and the client's IP (in the records: a restart
@@ -346,7 +346,7 @@ class AgoraPage(gr.Blocks):
                 verdict = watch.final(exchange.answer)
             if verdict is not None:
                 exchange.answer, exchange.sources = "", []
-                exchange.ending = Ending("withheld", {"categories": ", ".join(verdict.categories)})
+                exchange.ending = Ending("withheld", {"categories": verdict.named})
                 yield shown(exchange, lang)
             elif exchange.sources or exchange.answer != sent:
                 yield answered(exchange, lang)
@@ -364,7 +364,7 @@ class AgoraPage(gr.Blocks):
             verdict = moderator.check(text)
             if verdict is not None:
                 self.records.add(Feedback.now("moderation", persona.id, exchange.question, text,
-                                              ", ".join(verdict.categories)))
+                                              verdict.named))
             return verdict
 
         return ReplyWatch(check, moderator.pool, MODERATE_EVERY)
