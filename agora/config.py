@@ -46,14 +46,17 @@ class Settings(BaseSettings):
         "auto", "AGORA_API", "Which API to speak; auto: Assistants embedded, Responses on OpenAI, else Chat.")
     model: str | None = setting(None, "AGORA_MODEL", "Model name on the backend; a persona's own model wins.")
     personas: Path | None = setting(None, "AGORA_PERSONAS", "Another persona file.")
-    engine: Literal["llama", "scripted"] = setting("llama", "AGORA_ENGINE", "The embedded server's engine.")
+    engine: Literal["llama", "llama-serial", "scripted"] = setting(
+        "llama", "AGORA_ENGINE", "The embedded server's engine (llama-serial: one reply at a time, for comparison).")
+    batch: int | None = setting(None, "AGORA_BATCH", "Replies the local model generates at once (default 32); more "
+                                "students wait in line.", ge=1, le=256)
     gguf: str | None = setting(None, "AGORA_GGUF", "Another GGUF file for the embedded server.")
     scripted_delay: float = setting(0.02, "AGORA_SCRIPTED_DELAY", "Scripted engine: seconds between pieces.", ge=0)
     scripted_first_delay: float = setting(0.0, "AGORA_SCRIPTED_FIRST_DELAY", "Scripted engine: seconds to the "
                                           "first piece.", ge=0)
     scripted_pieces: int = setting(12, "AGORA_SCRIPTED_PIECES", "Scripted engine: shortest reply, in pieces.", ge=1)
-    concurrency: int | None = setting(None, "AGORA_CONCURRENCY", "Replies generated at once (default: 1 for the "
-                                      "local model, 64 otherwise).", ge=1)
+    concurrency: int | None = setting(None, "AGORA_CONCURRENCY", "Replies generated at once (default: the local "
+                                      "model's batch, 64 otherwise).", ge=1)
     max_input_chars: int = setting(4000, "AGORA_MAX_INPUT_CHARS", "Longest message a student may send.", ge=1)
     max_output_tokens: int = setting(512, "AGORA_MAX_OUTPUT_TOKENS", "Cap on each reply, in tokens.", ge=1)
     timeout: float = setting(60.0, "AGORA_TIMEOUT", "Seconds to wait for the backend (also mid-reply).", ge=0.1)

@@ -13,7 +13,7 @@ import pytest
 from openai import OpenAI
 
 from agora.server import EmbeddedServer
-from agora.server.engines import LlamaEngine, ScriptedEngine
+from agora.server.engines import BatchedEngine, ScriptedEngine
 from tests.support import ROOT, SESSION_MARK, sdk
 
 MARK = f"{SESSION_MARK}={uuid.uuid4().hex}"
@@ -41,7 +41,8 @@ def client(scripted_server: EmbeddedServer) -> OpenAI:
 
 @pytest.fixture(scope="session")
 def llama_server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(LlamaEngine()) as server:
+    """The real model on the engine the app uses (batched), with room for eight replies at once."""
+    with EmbeddedServer(BatchedEngine(batch=8)) as server:
         yield server
 
 

@@ -39,7 +39,7 @@ def test_key_is_not_kept_in_settings() -> None:
      "AGORA_MAX_INPUT_CHARS='lots': Input should be a valid integer, unable to parse string as an integer"),
     ({"AGORA_MAX_OUTPUT_TOKENS": "0"}, "AGORA_MAX_OUTPUT_TOKENS='0': Input should be greater than or equal to 1"),
     ({"AGORA_PERSONAS": "/nope.yaml"}, "AGORA_PERSONAS='/nope.yaml': no such file"),
-    ({"AGORA_ENGINE": "gpt"}, "AGORA_ENGINE='gpt': Input should be 'llama' or 'scripted'"),
+    ({"AGORA_ENGINE": "gpt"}, "AGORA_ENGINE='gpt': Input should be 'llama', 'llama-serial' or 'scripted'"),
 ])
 def test_bad_settings_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError) as err:

@@ -80,7 +80,7 @@ def create_app(engine: Engine, *, store: Store | None = None, api_key: str | Non
     async def health() -> dict[str, Any]:
         """Answered on the event loop itself, so no number of busy request threads can hold it up."""
         return {"status": "ok", "engine": engine.name, "model": engine.model_id, "active_runs": executor.busy(),
-                "active_requests": work.count}
+                "active_requests": work.count, "waiting": engine.waiting}
 
     return app
 

@@ -123,7 +123,8 @@ class AgoraPage(gr.Blocks):
         self.moderator = Moderator(self.backend, self.settings.thresholds) if self.settings.moderation else None
         self.pacer = UpdatePacer(self.settings.max_updates_per_s)
         self.load_error = ""
-        self.concurrency = self.settings.concurrency or (1 if self.backend.local_model else 64)
+        engine = self.backend.engine
+        self.concurrency = self.settings.concurrency or (engine.parallel if engine and self.backend.local_model else 64)
         self.placeholder = persona_from_form(
             "Your persona", "Fill in the form below to create your own philosopher.",
             "Create your own philosopher in the form below, then chat with them here.")

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from .base import Deadline, Engine, EngineError, Generation, ToolCall
+from .batched import BatchedEngine
 from .llama import LlamaEngine
 from .scripted import ScriptedEngine
 
-ENGINES = ("llama", "scripted")
+ENGINES = ("llama", "llama-serial", "scripted")
 
 
 def build_engine(kind: str, model: str | None = None, *, delay: float = 0.0, first_delay: float = 0.0,
-                 min_pieces: int = 12) -> Engine:
-    """An engine by name: ``llama`` (``model``: a GGUF path, default SmolLM2) or ``scripted``."""
+                 min_pieces: int = 12, batch: int | None = None) -> Engine:
+    """An engine by name: ``llama`` (``model``: a GGUF path, default SmolLM2; up to ``batch``
+    replies at once), ``llama-serial`` (the same model, one reply at a time) or ``scripted``."""
     if kind == "scripted":
         return ScriptedEngine(delay=delay, first_delay=first_delay, min_pieces=min_pieces)
     if kind == "llama":
+        return BatchedEngine(model, batch=batch)
+    if kind == "llama-serial":
         return LlamaEngine(model)
-    raise ValueError(f"unknown engine {kind!r} (choose {' or '.join(ENGINES)})")
+    raise ValueError(f"unknown engine {kind!r} (choose {', '.join(ENGINES)})")
 
 
-__all__ = ["ENGINES", "Deadline", "Engine", "EngineError", "Generation", "LlamaEngine", "ScriptedEngine", "ToolCall",
-           "build_engine"]
+__all__ = ["ENGINES", "BatchedEngine", "Deadline", "Engine", "EngineError", "Generation", "LlamaEngine",
+           "ScriptedEngine", "ToolCall", "build_engine"]

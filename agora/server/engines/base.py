@@ -91,10 +91,16 @@ class Engine(ABC):
 
     name: ClassVar[str]
     model_id: str
+    parallel: int = 1  # replies generated at once: a local model's page takes this many students at a time
 
     @abstractmethod
     def stream(self, gen: Generation) -> Iterator[str]:
         """Yield reply pieces for ``gen.messages``; update ``gen``'s usage fields."""
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for their turn to start."""
+        return 0
 
     def preflight(self, messages: list[dict[str, str]]) -> None:
         """Called before a request starts; may refuse it with an ``OpenAIError``."""

@@ -98,7 +98,8 @@ class Sampling:
 
 
 class LlamaEngine(Engine):
-    """A GGUF model run by llama-cpp-python, loaded once, one generation at a time.
+    """A GGUF model run by llama-cpp-python, loaded once, one generation at a time (the
+    ``llama-serial`` engine; :class:`~.batched.BatchedEngine` serves many at once).
 
     A reply ends on the model's own end-of-turn, a client's stop sequence, the client's token
     cap (``length``), the end of the context (``length``), or — as a normal stop — when
@@ -107,7 +108,7 @@ class LlamaEngine(Engine):
     persona's long instructions are read once, not on every question.
     """
 
-    name: ClassVar[str] = "llama"
+    name: ClassVar[str] = "llama-serial"
 
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 2048,
                  n_threads: int | None = None, reply_tokens: int = 384, sampling: Sampling = Sampling(),
@@ -128,6 +129,10 @@ class LlamaEngine(Engine):
         self._lock = FairLock()
 
     @property
+    def waiting(self) -> int:
+        return self._lock.waiting
+
+    @property
     def loaded(self) -> bool:
         return self._llm is not None
 
@@ -135,22 +140,22 @@ class LlamaEngine(Engine):
         """Load the model once (lazily); later calls return the same object."""
         with self._load_lock:
             if self._llm is None:
-                from llama_cpp import (  # heavy import, only when the model is used
-                    Llama,
-                    LlamaRAMCache,
-                )
-
                 if self.model is not None:
                     self.model_path = resolve_gguf(self.model, self._downloading)
                     self.download = None
                 started = time.perf_counter()
-                llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                            verbose=False)
-                if self.cache_mb:
-                    llm.set_cache(LlamaRAMCache(capacity_bytes=self.cache_mb << 20))
-                self._llm = llm
+                self._llm = self._open()
                 log.info("loaded %s in %.1fs", self.model_path.name, time.perf_counter() - started)
             return self._llm
+
+    def _open(self) -> Any:
+        """The loaded model, read from ``self.model_path``."""
+        from llama_cpp import Llama, LlamaRAMCache  # heavy import, only when the model is used
+
+        llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
+        if self.cache_mb:
+            llm.set_cache(LlamaRAMCache(capacity_bytes=self.cache_mb << 20))
+        return llm
 
     def _downloading(self, done: int, total: int) -> None:
         self.download = (done, total)
@@ -159,7 +164,7 @@ class LlamaEngine(Engine):
         """Drop the oldest non-system turns until the prompt leaves room for the reply."""
         msgs = list(messages)
         while True:
-            n = sum(len(llm.tokenize(m["content"].encode(), add_bos=False)) + 5 for m in msgs)
+            n = sum(len(llm.tokenize(m["content"].encode(), add_bos=False, special=False)) + 5 for m in msgs)
             if n + budget <= self.n_ctx or len(msgs) <= 2:
                 return msgs, n
             drop = 1 if msgs[0]["role"] == "system" else 0

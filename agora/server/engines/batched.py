@@ -1,0 +1,451 @@
+"""The real local model, a whole class at once: continuous batching on llama.cpp's batch API.
+
+A 135M model on a CPU is memory-bound one token at a time, so one decoding step for many
+students costs little more than for one.  One scheduler thread owns the llama.cpp context (it
+is not thread-safe); each request's thread hands it a :class:`Sequence` and reads tokens back.
+Every step decodes, in one ``llama_decode`` call, the next token of every reply under way and
+up to ``chunk`` tokens of prompts still being read, so a long prompt slows the others by a step
+at most instead of stopping them.  A new student joins at the next step; a finished or stopped
+reply leaves it and its cache cells are freed.
+
+Each sequence has a KV stream of its own (``kv_unified`` off).  That costs memory (the full
+context per seat), but a sequence's numbers then do not depend on who else is in the batch: a
+greedy reply in a full class is token for token the reply it gets alone (with a unified cache
+the attention sums run over everyone's cells, and with flash attention they depend on where a
+prompt was cut into chunks: near-ties then break differently).  Read prompts
+are kept (a few, least recently used first out) in spare streams, and a new prompt starts from
+a copy of the longest one it begins with: the instructions every student of one persona shares
+are read once.  Each sequence samples with its own llama.cpp sampler chain, built as llama-cpp-python's
+``Llama`` builds it for the serial engine (the DRY penalty, repeat/frequency/presence penalties,
+then greedy at temperature 0, or top-k, top-p, min-p, temperature and a seeded draw), so a
+greedy reply is the serial engine's reply, up to float sums that batching orders differently.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import os
+import queue
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .base import EngineError, FinishReason, Generation
+from .llama import LlamaEngine, Sampling
+from .loopguard import DryPenalty, RepeatGuard
+
+log = logging.getLogger(__name__)
+
+_TOKEN_DATA = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
+_DONE = object()  # the scheduler's last word to a sequence
+
+
+def default_batch() -> int:
+    """Replies decoded together: a class of 25 and a few to spare.  Beyond about 8 per core the
+    steps grow as fast as the batch, so more only trades each reply's speed for a sooner start."""
+    return 32
+
+
+@dataclass(eq=False)
+class Sequence:
+    """One reply in the batch: its prompt, its sampler, and the tokens it has made."""
+
+    gen: Generation
+    prompt: list[int]
+    budget: int                      # tokens it may generate
+    arrived: float = field(default_factory=time.monotonic)
+    seq_id: int = -1                 # its id in the KV cache, once admitted
+    fed: int = 0                     # prompt tokens in the cache
+    generated: list[int] = field(default_factory=list)
+    out: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
+    closed: threading.Event = field(default_factory=threading.Event)  # its reader has stopped
+    sampler: Any = None
+    finish: FinishReason = "stop"
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.asarray(self.prompt + self.generated, dtype=np.intc)
+
+    @property
+    def reading(self) -> bool:
+        return self.fed < len(self.prompt)
+
+    @property
+    def gone(self) -> bool:
+        return self.closed.is_set() or self.gen.cancelled.is_set()
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one ``llama_decode`` did (for tests and benchmarks): the sequences that got their
+    next token, and how many prompt tokens were read for which."""
+
+    number: int
+    decoded: tuple[int, ...]
+    read: dict[int, int]
+    seconds: float
+
+
+class BatchedEngine(LlamaEngine):
+    """SmolLM2 (or another GGUF) generating up to ``batch`` replies at once."""
+
+    name: ClassVar[str] = "llama"
+
+    def __init__(self, model_path: Any = None, *, batch: int | None = None, chunk: int = 256, prefixes: int = 4,
+                 sampling: Sampling = Sampling(), **options: Any) -> None:
+        super().__init__(model_path, sampling=sampling, cache_mb=0, **options)
+        self.parallel = batch or default_batch()
+        self.chunk = chunk
+        self.prefixes = prefixes
+        self.steps = 0
+        self.on_step: list[Any] = []  # callables given each Step (tests, benchmarks)
+        self._arrivals: deque[Sequence] = deque()
+        self._wake = threading.Condition()
+        self._stopping = False
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def _open(self) -> Any:
+        return _Model(self)
+
+    def close(self) -> None:
+        """Stop the scheduler (the server calls this at shutdown)."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+
+    # -- a request's side ----------------------------------------------------------------------
+
+    @property
+    def waiting(self) -> int:
+        """Requests queued for a place in the batch."""
+        return len(self._arrivals)
+
+    def stream(self, gen: Generation) -> Iterator[str]:
+        model: _Model = self.load()
+        budget = gen.max_tokens or self.reply_tokens
+        messages, _ = self._fit(model, gen.messages, min(budget, self.n_ctx // 2))
+        prompt, stops = model.prompt(messages)
+        gen.prompt_tokens = len(prompt)
+        room = self.n_ctx - len(prompt)
+        if room <= 0:
+            raise EngineError(f"the prompt is {len(prompt)} tokens, more than the model's context of {self.n_ctx}")
+        seq = Sequence(gen, prompt, min(gen.max_tokens or room, room))
+        seq.sampler = model.sampler(seq, self.sampling)
+        with self._wake:
+            self._arrivals.append(seq)
+            self._wake.notify_all()
+        try:
+            yield from self._read(model, seq, stops + list(gen.stop))
+        finally:
+            seq.closed.set()
+            with self._wake:
+                self._wake.notify_all()
+
+    def _read(self, model: _Model, seq: Sequence, stops: list[str]) -> Iterator[str]:
+        gen, guard = seq.gen, RepeatGuard()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        held = ""  # text that may be the start of a stop sequence
+        while True:
+            try:
+                item = seq.out.get(timeout=0.05)
+            except queue.Empty:
+                if gen.cancelled.is_set():
+                    gen.finish_reason = "cancelled"
+                    return
+                continue
+            if item is _DONE:
+                gen.finish_reason = seq.finish
+                if held:
+                    yield held
+                return
+            if isinstance(item, Exception):
+                raise EngineError(f"llama.cpp: {item}")
+            gen.completion_tokens += 1
+            text = held + decoder.decode(model.piece(item))
+            cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
+            if cut >= 0:
+                if text[:cut]:
+                    yield text[:cut]
+                return
+            keep = max((n for s in stops if s for n in range(1, min(len(s), len(text)) + 1)
+                        if text.endswith(s[:n])), default=0)
+            text, held = (text[:-keep], text[-keep:]) if keep else (text, "")
+            if not text:
+                continue
+            yield text
+            if guard.feed(text):
+                log.info("reply ended by the loop guard: %s", guard.reason)
+                self.loop_stops += 1
+                return
+            if gen.max_tokens is None and gen.completion_tokens >= self.reply_tokens \
+                    and text.rstrip().endswith((".", "!", "?", "…")):
+                return  # long enough, and at a sentence end
+            if gen.cancelled.is_set():
+                gen.finish_reason = "cancelled"
+                return
+
+    # -- the scheduler's side --------------------------------------------------------------------
+
+    def _schedule(self, model: _Model) -> None:
+        """The scheduler thread: admit, decode one step, hand out tokens; until closed."""
+        active: list[Sequence] = []
+        free = list(range(self.parallel - 1, -1, -1))
+        while True:
+            with self._wake:
+                for seq in [s for s in active if s.gone]:
+                    self._leave(model, seq, active, free, "cancelled")
+                while self._arrivals and self._arrivals[0].gone:
+                    self._arrivals.popleft().out.put(_DONE)
+                while self._arrivals and free:
+                    seq = self._arrivals.popleft()
+                    seq.seq_id = free.pop()
+                    seq.fed = model.reuse(seq)
+                    active.append(seq)
+                if not active:
+                    if self._stopping:
+                        return
+                    self._wake.wait(0.5)
+                    continue
+            try:
+                self._step(model, active)
+            except Exception as exc:  # noqa: BLE001 - this step's replies fail; the engine goes on
+                log.exception("llama.cpp failed a batch")
+                for seq in list(active):
+                    seq.out.put(exc)
+                    self._leave(model, seq, active, free, "stop")
+                continue
+            for seq in [s for s in active if s.generated and self._finished(model, s)]:
+                self._leave(model, seq, active, free, seq.finish)
+
+    def _finished(self, model: _Model, seq: Sequence) -> bool:
+        if model.ends(seq.generated[-1]):
+            seq.generated.pop()
+            seq.finish = "stop"
+            return True
+        if len(seq.generated) >= seq.budget:
+            seq.finish = "length"
+            return True
+        return False
+
+    def _leave(self, model: _Model, seq: Sequence, active: list[Sequence], free: list[int],
+               finish: FinishReason) -> None:
+        seq.finish = finish
+        active.remove(seq)
+        model.drop(seq.seq_id)
+        free.append(seq.seq_id)
+        seq.sampler.close()
+        seq.out.put(_DONE)
+
+    def _step(self, model: _Model, active: list[Sequence]) -> None:
+        """One step: every reply's next token, then up to ``chunk`` prompt tokens in arrival order."""
+        started = time.perf_counter()
+        decoding = [s for s in active if s.generated]
+        self._decode(model, [(s.generated[-1], len(s.prompt) + len(s.generated) - 1, s) for s in decoding],
+                     {s: len(s.prompt) + len(s.generated) - 1 for s in decoding})
+        entries: list[tuple[int, int, Sequence]] = []  # token, position, sequence
+        read: dict[int, int] = {}
+        room = max(self.chunk, 1)
+        for seq in sorted((s for s in active if s.reading), key=lambda s: s.arrived):
+            if room <= 0:
+                break
+            take = seq.prompt[seq.fed:seq.fed + min(room, model.n_batch - len(entries))]
+            entries.extend((token, i, seq) for i, token in enumerate(take, start=seq.fed))
+            read[seq.seq_id], room = len(take), room - len(take)
+            seq.fed += len(take)
+        self._decode(model, entries, {s: len(s.prompt) - 1 for s in active if s.seq_id in read and not s.reading})
+        for seq in active:
+            if seq.seq_id in read and not seq.reading:
+                model.keep(seq)
+        self.steps += 1
+        step = Step(self.steps, tuple(s.seq_id for s in decoding), read, time.perf_counter() - started)
+        for hook in self.on_step:
+            hook(step)
+
+    def _decode(self, model: _Model, entries: list[tuple[int, int, Sequence]], sample: dict[Sequence, int]) -> None:
+        """One ``llama_decode`` of ``entries``; then a token for each sequence in ``sample``, drawn
+        from the logits at the position given."""
+        if not entries:
+            return
+        batch, outputs = model.batch, {}
+        batch.n_tokens = len(entries)
+        for j, (token, pos, seq) in enumerate(entries):
+            wanted = sample.get(seq) == pos
+            batch.token[j], batch.pos[j], batch.n_seq_id[j], batch.logits[j] = token, pos, 1, wanted
+            batch.seq_id[j][0] = seq.seq_id
+            if wanted:
+                outputs[seq] = j
+        model.decode()
+        for seq, index in outputs.items():
+            token = model.sample(seq, index)
+            seq.generated.append(token)
+            if not model.ends(token):
+                seq.out.put(token)
+
+
+class _Model:
+    """The model, its context and batch: everything llama.cpp, used by the scheduler thread only
+    (tokenising and the chat template are safe from any thread)."""
+
+    def __init__(self, engine: BatchedEngine) -> None:
+        import llama_cpp
+        from llama_cpp import _internals, llama_chat_format
+
+        self.lib, self.internals = llama_cpp, _internals
+        llama_cpp.llama_log_set(_quiet, ctypes.c_void_p(0))
+        self.model = _internals.LlamaModel(path_model=str(engine.model_path),
+                                           params=llama_cpp.llama_model_default_params(), verbose=False)
+        params = llama_cpp.llama_context_default_params()
+        params.n_seq_max = engine.parallel + engine.prefixes
+        params.n_ctx = engine.n_ctx * params.n_seq_max  # each sequence's stream holds a whole context
+        params.n_batch = params.n_ubatch = self.n_batch = 512  # one ubatch per step: a step is all or nothing
+        params.kv_unified = False  # batch-invariant numbers (see the module's docstring)
+        params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as Llama's default: how a prompt
+        # is cut into chunks then changes nothing either
+        params.n_threads = engine.n_threads
+        params.n_threads_batch = os.cpu_count() or 2
+        self.context = _internals.LlamaContext(model=self.model, params=params, verbose=False)
+        self.ctx, self.memory = self.context.ctx, self.context.memory
+        self.batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
+        self.vocab = self.model.vocab
+        self.n_vocab = self.model.n_vocab()
+        metadata = self.model.metadata()
+        eos, bos = self.model.token_eos(), self.model.token_bos()
+        self.formatter = llama_chat_format.Jinja2ChatFormatter(
+            template=metadata["tokenizer.chat_template"], eos_token=self.model.token_get_text(eos) if eos != -1 else "",
+            bos_token=self.model.token_get_text(bos) if bos != -1 else "", stop_token_ids=[eos])
+        self.first_id = engine.parallel
+        self.kept: OrderedDict[int, list[int]] = OrderedDict()  # prefix sequence id -> its tokens, oldest first
+        self.spare = list(range(engine.parallel, engine.parallel + engine.prefixes))
+        self.prefix_min = 16
+        self.scheduler = threading.Thread(target=engine._schedule, args=(self,), name="agora-batch", daemon=True)
+        self.scheduler.start()
+
+    # Any thread.
+    def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+        return self.model.tokenize(text, add_bos, special)
+
+    def prompt(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
+        """The prompt's tokens and the template's stop strings, as llama-cpp-python's chat handler makes them."""
+        result = self.formatter(messages=messages)
+        tokens = self.tokenize(result.prompt.encode(), add_bos=not result.added_special, special=True)
+        stops = [] if result.stop is None else [result.stop] if isinstance(result.stop, str) else list(result.stop)
+        return tokens, stops
+
+    def piece(self, token: int) -> bytes:
+        """The bytes of one token (a character may span several tokens)."""
+        buffer = ctypes.create_string_buffer(64)
+        n = self.lib.llama_token_to_piece(self.vocab, token, buffer, len(buffer), 0, False)
+        return buffer.raw[:max(n, 0)]
+
+    def ends(self, token: int) -> bool:
+        return bool(self.lib.llama_vocab_is_eog(self.vocab, token))
+
+    def sampler(self, seq: Sequence, sampling: Sampling) -> Any:
+        """``seq``'s sampler chain, in the order ``Llama._init_sampler`` builds the serial one."""
+        gen, chain = seq.gen, self.internals.LlamaSampler()
+        dry = DryPenalty()
+
+        def apply(candidates: Any) -> None:
+            size = candidates.contents.size
+            data = np.ctypeslib.as_array(ctypes.cast(candidates.contents.data, ctypes.POINTER(ctypes.c_uint8)),
+                                         shape=(size * _TOKEN_DATA.itemsize,)).view(_TOKEN_DATA)
+            data["logit"][:] = dry(seq.ids, data["logit"])
+
+        chain.add_custom(apply)
+        chain.add_penalties(self.n_vocab, 64, sampling.repeat_penalty, gen.frequency_penalty or 0.0,
+                            gen.presence_penalty or 0.0)
+        temperature = sampling.temperature if gen.temperature is None else gen.temperature
+        if temperature == 0:
+            chain.add_greedy()
+        else:
+            chain.add_top_k(sampling.top_k)
+            chain.add_typical(1.0, 1)
+            chain.add_top_p(sampling.top_p if gen.top_p is None else gen.top_p, 1)
+            chain.add_min_p(sampling.min_p, 1)
+            chain.add_temp(temperature)
+            chain.add_dist(self.lib.LLAMA_DEFAULT_SEED if gen.seed is None else gen.seed & 0xFFFFFFFF)
+        return chain
+
+    # The scheduler thread only.
+    def decode(self) -> None:
+        code = self.lib.llama_decode(self.ctx, self.batch)
+        if code != 0:
+            raise RuntimeError(f"llama_decode returned {code}")
+
+    def sample(self, seq: Sequence, index: int) -> int:
+        return int(self.lib.llama_sampler_sample(seq.sampler.sampler, self.ctx, index))
+
+    def reuse(self, seq: Sequence) -> int:
+        """Share the longest kept prompt ``seq`` begins with; the number of its tokens already read."""
+        best, length = None, 0
+        for kept_id, tokens in self.kept.items():
+            n = common(tokens, seq.prompt)
+            if n > length:
+                best, length = kept_id, n
+        length = min(length, len(seq.prompt) - 1)  # its last token is read again, for its logits
+        if best is None or length < self.prefix_min:
+            return 0
+        self.kept.move_to_end(best)
+        self.copy(best, seq.seq_id, length)
+        return length
+
+    def keep(self, seq: Sequence) -> None:
+        """Keep ``seq``'s read prompt for later ones, unless a kept prompt already covers most of it."""
+        if not self.spare and not self.kept:
+            return  # keeping no prompts
+        covered = max((common(tokens, seq.prompt) for tokens in self.kept.values()), default=0)
+        extended = [k for k, tokens in self.kept.items() if len(tokens) == common(tokens, seq.prompt)]
+        if covered >= 0.8 * len(seq.prompt) and not extended:
+            return
+        for kept_id in extended:  # a conversation's next turn replaces its last one
+            self._free(kept_id)
+        if not self.spare:
+            self.forget()
+        kept_id = self.spare.pop()
+        self.copy(seq.seq_id, kept_id, len(seq.prompt))
+        self.kept[kept_id] = list(seq.prompt)
+
+    def copy(self, source: int, target: int, length: int) -> None:
+        """Make ``target``'s stream the first ``length`` positions of ``source``'s.  Streams are
+        copied whole (llama.cpp copies between streams no other way), then cut."""
+        self.lib.llama_memory_seq_cp(self.memory, source, target, -1, -1)
+        self.lib.llama_memory_seq_rm(self.memory, target, length, -1)
+
+    def forget(self) -> bool:
+        """Drop the least recently used kept prompt; False if none is kept."""
+        if not self.kept:
+            return False
+        self._free(next(iter(self.kept)))
+        return True
+
+    def _free(self, kept_id: int) -> None:
+        del self.kept[kept_id]
+        self.drop(kept_id)
+        self.spare.append(kept_id)
+
+    def drop(self, seq_id: int) -> None:
+        self.lib.llama_memory_seq_rm(self.memory, seq_id, -1, -1)
+
+
+def common(a: list[int], b: list[int]) -> int:
+    """The length of the prefix two token lists share."""
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+def _quiet(level: int, text: bytes, user_data: Any) -> None:
+    """llama.cpp's log: only errors, to ours."""
+    if level >= 4 and text:  # GGML_LOG_LEVEL_ERROR
+        log.error("llama.cpp: %s", text.decode(errors="replace").rstrip())
