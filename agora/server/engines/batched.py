@@ -68,6 +68,8 @@ class Sequence:
     closed: threading.Event = field(default_factory=threading.Event)  # its reader has stopped
     sampler: Any = None
     finish: FinishReason = "stop"
+    leader: Sequence | None = None   # a sequence reading the same start: wait, then copy its first `shared` tokens
+    shared: int = 0
 
     @property
     def ids(self) -> np.ndarray:
@@ -208,6 +210,7 @@ class BatchedEngine(LlamaEngine):
                     seq = self._arrivals.popleft()
                     seq.seq_id = free.pop()
                     seq.fed = model.reuse(seq)
+                    self._follow(seq, active, model.prefix_min)
                     active.append(seq)
                 if not active:
                     if self._stopping:
@@ -224,6 +227,19 @@ class BatchedEngine(LlamaEngine):
                 continue
             for seq in [s for s in active if s.generated and self._finished(model, s)]:
                 self._leave(model, seq, active, free, seq.finish)
+
+    @staticmethod
+    def _follow(seq: Sequence, active: list[Sequence], least: int) -> None:
+        """If a prompt being read begins as ``seq``'s does, for longer than what ``seq`` already has,
+        let ``seq`` wait for it and copy that part: a class asking one persona at the same moment
+        reads its instructions once."""
+        best, shared = None, seq.fed + least
+        for other in active:
+            if other.reading and other.leader is None:
+                n = min(common(other.prompt, seq.prompt), len(seq.prompt) - 1)
+                if n > shared:
+                    best, shared = other, n
+        seq.leader, seq.shared = best, shared
 
     def _finished(self, model: _Model, seq: Sequence) -> bool:
         if model.ends(seq.generated[-1]):
@@ -253,9 +269,17 @@ class BatchedEngine(LlamaEngine):
         entries: list[tuple[int, int, Sequence]] = []  # token, position, sequence
         read: dict[int, int] = {}
         room = max(self.chunk, 1)
+        cached = {s: s.fed for s in active}  # prompt tokens in the cache before this step
         for seq in sorted((s for s in active if s.reading), key=lambda s: s.arrived):
             if room <= 0:
                 break
+            if (leader := seq.leader) is not None:
+                if leader in active and cached[leader] < seq.shared:
+                    continue  # its leader is still reading the part they share
+                if leader in active:
+                    model.copy(leader.seq_id, seq.seq_id, seq.shared)
+                    seq.fed = seq.shared
+                seq.leader = None
             take = seq.prompt[seq.fed:seq.fed + min(room, model.n_batch - len(entries))]
             entries.extend((token, i, seq) for i, token in enumerate(take, start=seq.fed))
             read[seq.seq_id], room = len(take), room - len(take)
