@@ -73,7 +73,7 @@ def test_page_says_while_the_model_loads_then_answers(tmp_path: Path) -> None:
         page.wait_for_function("() => window.statusSeen.some(t => t.includes('Loading the local model'))")
         expect(page.locator("#agora-status")).not_to_contain_text("Loading", timeout=60_000)
         ask(page, "Who are you?")
-        expect(page.locator(BOT)).to_have_count(2)
+        expect(page.locator(BOT)).to_have_count(2, timeout=60_000)  # the batched engine sets up 36 streams first
         page.wait_for_function("() => !document.querySelector('#agora-input button.stop-button')", timeout=60_000)
         assert page.locator(BOT).last.inner_text().strip()
         browser.close()
