@@ -183,13 +183,8 @@ class BatchedEngine(LlamaEngine):
             if not text:
                 continue
             yield text
-            if guard.feed(text):
-                log.info("reply ended by the loop guard: %s", guard.reason)
-                self.loop_stops += 1
+            if self.ends_reply(gen, guard, text):
                 return
-            if gen.max_tokens is None and gen.completion_tokens >= self.reply_tokens \
-                    and text.rstrip().endswith((".", "!", "?", "…")):
-                return  # long enough, and at a sentence end
             if gen.cancelled.is_set():
                 gen.finish_reason = "cancelled"
                 return

@@ -212,13 +212,8 @@ class LlamaEngine(Engine):
                     if text:
                         gen.completion_tokens += 1
                         yield text
-                        if guard.feed(text):
-                            log.info("reply ended by the loop guard: %s", guard.reason)
-                            self.loop_stops += 1
+                        if self.ends_reply(gen, guard, text):
                             return
-                        if gen.max_tokens is None and gen.completion_tokens >= self.reply_tokens \
-                                and text.rstrip().endswith((".", "!", "?", "…")):
-                            return  # long enough, and at a sentence end
                     if gen.cancelled.is_set():
                         gen.finish_reason = "cancelled"
                         return
@@ -230,6 +225,16 @@ class LlamaEngine(Engine):
         finally:
             if not draining:
                 self._lock.release()
+
+    def ends_reply(self, gen: Generation, guard: RepeatGuard, text: str) -> bool:
+        """Whether the reply ends after ``text``, its newest piece: it has begun to repeat itself
+        (a normal stop), or it is long enough and at a sentence end while the client set no cap."""
+        if guard.feed(text):
+            log.info("reply ended by the loop guard: %s", guard.reason)
+            self.loop_stops += 1
+            return True
+        return gen.max_tokens is None and gen.completion_tokens >= self.reply_tokens \
+            and text.rstrip().endswith((".", "!", "?", "…"))
 
     def _drain(self, chunks: Iterator[Any]) -> None:
         try:
