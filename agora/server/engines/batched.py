@@ -110,18 +110,11 @@ class BatchedEngine(LlamaEngine):
         self.on_step: list[Any] = []  # callables given each Step (tests, benchmarks)
         self._arrivals: deque[Sequence] = deque()
         self._wake = threading.Condition()
-        self._stopping = False
 
     # -- loading -------------------------------------------------------------------------------
 
     def _open(self) -> Any:
         return _Model(self)
-
-    def close(self) -> None:
-        """Stop the scheduler (the server calls this at shutdown)."""
-        with self._wake:
-            self._stopping = True
-            self._wake.notify_all()
 
     # -- a request's side ----------------------------------------------------------------------
 
@@ -192,15 +185,18 @@ class BatchedEngine(LlamaEngine):
     # -- the scheduler's side --------------------------------------------------------------------
 
     def _schedule(self, model: _Model) -> None:
-        """The scheduler thread: admit, decode one step, hand out tokens; until closed."""
+        """The scheduler thread (a daemon, for the life of the process): admit, decode one step,
+        hand out tokens."""
         active: list[Sequence] = []
         free = list(range(self.parallel - 1, -1, -1))
         while True:
             with self._wake:
                 for seq in [s for s in active if s.gone]:
                     self._leave(model, seq, active, free, "cancelled")
-                while self._arrivals and self._arrivals[0].gone:
-                    self._arrivals.popleft().out.put(_DONE)
+                while self._arrivals and self._arrivals[0].gone:  # left the line before their turn
+                    gone = self._arrivals.popleft()
+                    gone.sampler.close()
+                    gone.out.put(_DONE)
                 while self._arrivals and free:
                     seq = self._arrivals.popleft()
                     seq.seq_id = free.pop()
@@ -208,8 +204,6 @@ class BatchedEngine(LlamaEngine):
                     self._follow(seq, active, model.prefix_min)
                     active.append(seq)
                 if not active:
-                    if self._stopping:
-                        return
                     self._wake.wait(0.5)
                     continue
             try:
@@ -353,7 +347,7 @@ class _Model:
 
     def prompt(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
         """The prompt's tokens and the template's stop strings, as llama-cpp-python's chat handler makes them."""
-        result = self.formatter(messages=messages)
+        result = self.formatter(messages=messages)  # type: ignore[arg-type]  # plain dicts of the same shape
         tokens = self.tokenize(result.prompt.encode(), add_bos=not result.added_special, special=True)
         stops = [] if result.stop is None else [result.stop] if isinstance(result.stop, str) else list(result.stop)
         return tokens, stops

@@ -150,7 +150,10 @@ class LlamaEngine(Engine):
 
     def _open(self) -> Any:
         """The loaded model, read from ``self.model_path``."""
-        from llama_cpp import Llama, LlamaRAMCache  # heavy import, only when the model is used
+        from llama_cpp import (  # heavy import, only when the model is used
+            Llama,
+            LlamaRAMCache,
+        )
 
         llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False)
         if self.cache_mb:
