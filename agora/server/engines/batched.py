@@ -12,7 +12,9 @@ Each sequence has a KV stream of its own (``kv_unified`` off).  That costs memor
 context per seat), but a sequence's numbers then do not depend on who else is in the batch: a
 greedy reply in a full class is token for token the reply it gets alone (with a unified cache
 the attention sums run over everyone's cells, and with flash attention they depend on where a
-prompt was cut into chunks: near-ties then break differently).  Read prompts
+prompt was cut into chunks: near-ties then break differently).  For the same reason a prompt is
+read in chunks at fixed places (multiples of ``chunk``), whoever else is reading, and a shared
+start is copied in whole chunks only: the numbers of a cell depend on how its chunk was cut.  Read prompts
 are kept (a few, least recently used first out) in spare streams, and a new prompt starts from
 a copy of the longest one it begins with: the instructions every student of one persona shares
 are read once.  Each sequence samples with its own llama.cpp sampler chain, built as llama-cpp-python's
@@ -201,7 +203,7 @@ class BatchedEngine(LlamaEngine):
                     seq = self._arrivals.popleft()
                     seq.seq_id = free.pop()
                     seq.fed = model.reuse(seq)
-                    self._follow(seq, active, model.prefix_min)
+                    self._follow(seq, active, self.chunk)
                     active.append(seq)
                 if not active:
                     self._wake.wait(0.5)
@@ -218,14 +220,14 @@ class BatchedEngine(LlamaEngine):
                 self._leave(model, seq, active, free, seq.finish)
 
     @staticmethod
-    def _follow(seq: Sequence, active: list[Sequence], least: int) -> None:
-        """If a prompt being read begins as ``seq``'s does, for longer than what ``seq`` already has,
-        let ``seq`` wait for it and copy that part: a class asking one persona at the same moment
-        reads its instructions once."""
-        best, shared = None, seq.fed + least
+    def _follow(seq: Sequence, active: list[Sequence], chunk: int) -> None:
+        """If a prompt being read begins as ``seq``'s does, for more whole chunks than ``seq``
+        already has, let ``seq`` wait for it and copy them: a class asking one persona at the same
+        moment reads its instructions once."""
+        best, shared = None, seq.fed
         for other in active:
             if other.reading and other.leader is None:
-                n = min(common(other.prompt, seq.prompt), len(seq.prompt) - 1)
+                n = whole_chunks(common(other.prompt, seq.prompt), seq, chunk)
                 if n > shared:
                     best, shared = other, n
         seq.leader, seq.shared = best, shared
@@ -269,7 +271,10 @@ class BatchedEngine(LlamaEngine):
                     model.copy(leader.seq_id, seq.seq_id, seq.shared)
                     seq.fed = seq.shared
                 seq.leader = None
-            take = seq.prompt[seq.fed:seq.fed + min(room, model.n_batch - len(entries))]
+            end = min(len(seq.prompt), (seq.fed // self.chunk + 1) * self.chunk)  # chunks at fixed places
+            if end - seq.fed > room:
+                continue  # its whole next chunk at the next step
+            take = seq.prompt[seq.fed:end]
             entries.extend((token, i, seq) for i, token in enumerate(take, start=seq.fed))
             read[seq.seq_id], room = len(take), room - len(take)
             seq.fed += len(take)
@@ -337,7 +342,7 @@ class _Model:
         self.first_id = engine.parallel
         self.kept: OrderedDict[int, list[int]] = OrderedDict()  # prefix sequence id -> its tokens, oldest first
         self.spare = list(range(engine.parallel, engine.parallel + engine.prefixes))
-        self.prefix_min = 16
+        self.chunk = engine.chunk
         self.scheduler = threading.Thread(target=engine._schedule, args=(self,), name="agora-batch", daemon=True)
         self.scheduler.start()
 
@@ -403,8 +408,8 @@ class _Model:
             n = common(tokens, seq.prompt)
             if n > length:
                 best, length = kept_id, n
-        length = min(length, len(seq.prompt) - 1)  # its last token is read again, for its logits
-        if best is None or length < self.prefix_min:
+        length = whole_chunks(length, seq, self.chunk)
+        if best is None or length == 0:
             return 0
         self.kept.move_to_end(best)
         self.copy(best, seq.seq_id, length)
@@ -446,6 +451,13 @@ class _Model:
 
     def drop(self, seq_id: int) -> None:
         self.lib.llama_memory_seq_rm(self.memory, seq_id, -1, -1)
+
+
+def whole_chunks(shared: int, seq: Sequence, chunk: int) -> int:
+    """How much of ``shared`` leading tokens ``seq`` may take from another: whole chunks only (a
+    prompt is read in chunks at fixed places, so its numbers are the same whoever read them),
+    and never its last token (read again, for its logits)."""
+    return min(shared, len(seq.prompt) - 1) // chunk * chunk
 
 
 def common(a: list[int], b: list[int]) -> int:
