@@ -112,7 +112,7 @@ def test_nothing_of_the_teachers_view_is_in_the_public_api(tmp_path: Path) -> No
     with running_app({"AGORA_TEACHER_PASSWORD": "hemlock"}) as agora:
         agora.demo.records.add(Feedback.now("flag", "plato", "secret-question-7", "an answer"))
         api = Client(agora.url, verbose=False).view_api(return_format="dict", print_info=False)
-        assert list(api["named_endpoints"]) == ["/chat"] and api["unnamed_endpoints"] == {}
+        assert list(api["named_endpoints"]) == ["/chat", "/debate_turn"] and api["unnamed_endpoints"] == {}
         config = httpx.get(agora.url + "config", timeout=10).text
         assert "secret-question-7" not in config and "hemlock" not in config
         assert "agora-teacher-tab" in config  # the tab is there, empty until the password is typed

@@ -248,13 +248,21 @@ class RunExecutor:
         system = [{"role": "system", "content": run.instructions}] if run.instructions else []
         if (passages := context(hits)) is not None:
             system.append(passages)
-        messages = [{"role": m.role, "content": without_markers(text)}
+        messages = [self._as_seen_by(run, m, without_markers(text))
                     for m in self.store.children("message", run.thread_id, Message) if (text := message_text(m))]
         tools = [{"role": "tool", "content": f"{call.function.name}: {call.function.output}"}
                  for step in self.store.children("step", run.id, RunStep)
                  if isinstance(step.step_details, ToolCallsStepDetails)
                  for call in step.step_details.tool_calls if isinstance(call, FunctionToolCall)]
         return system + messages + tools
+
+    def _as_seen_by(self, run: Run, message: Message, text: str) -> dict[str, str]:
+        """A thread message as this run's assistant sees it: another assistant's words (several
+        assistants may take turns on one thread, as in a debate) reach it as a named turn."""
+        if message.role == "assistant" and message.assistant_id and message.assistant_id != run.assistant_id:
+            other = self.store.get("assistant", message.assistant_id, Assistant)
+            return {"role": "user", "content": f"{other.name if other and other.name else 'Another speaker'} said: {text}"}
+        return {"role": message.role, "content": text}
 
     def _vector_store_ids(self, run: Run) -> list[str]:
         """The vector stores file_search reads for ``run``: its thread's, then its assistant's."""

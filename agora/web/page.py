@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
@@ -37,12 +36,13 @@ from ..personas import (
 )
 from ..server.moderations import warm as warm_moderation
 from ..server.retrieval import READABLE, ReadingError, extract_text
+from .debate import DebateTab
 from .guardrails import RateLimiter, clean
 from .pacing import UpdatePacer
 from .records import COLUMNS, KINDS, Feedback, Kind, SqliteRecords
 from .session import Seal, Session, browser_secret
 from .strings import I18N, NOTICE, language, language_of, say, shown, t
-from .transcript import transcript_markdown
+from .transcript import SAVE_JS, download, transcript_markdown
 from .view import SafeChatbot, avatar_file, card, greeting, serve_avatars
 
 Messages = list[dict[str, Any]]
@@ -84,23 +84,6 @@ def asked(history: Messages) -> int:
     return sum(1 for msg in history if msg.get("role") == "user")
 
 
-def download(name: str, text: str) -> str:
-    """A download the browser saves from memory (:data:`SAVE_JS`): nothing is written on the server."""
-    return json.dumps({"name": name, "text": text}, ensure_ascii=False)
-
-
-#: Saves a :func:`download` as a file, in the browser.
-SAVE_JS = """(payload) => {
-  if (!payload) return;
-  const {name, text} = JSON.parse(payload);
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(new Blob([text], {type: "text/plain;charset=utf-8"}));
-  link.download = name;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
-}"""
 #: The browser's languages, for the notices Agora writes (the request's Accept-Language is the fallback).
 LANGUAGES_JS = "() => (navigator.languages || [navigator.language]).join(',')"
 
@@ -131,14 +114,15 @@ class AgoraPage(gr.Blocks):
         serve_avatars()
         with self:
             self._render_header(self.personas[0])
-            teacher = self.settings.teacher_key is not None  # no tabs unless there is a teacher's view
-            with gr.Tabs() if teacher else contextlib.nullcontext():
-                with gr.Tab(t("t_chat"), elem_id="agora-chat-tab") if teacher else contextlib.nullcontext():
+            with gr.Tabs():
+                with gr.Tab(t("t_chat"), elem_id="agora-chat-tab"):
                     self._render_chat(self.personas[0])
                     self._render_footer()
                     self._render_custom()
                     self._render_readings()
-                if teacher:
+                self.debate = DebateTab(self)
+                self.debate.render()
+                if self.settings.teacher_key is not None:  # the teacher's view only when it has a password
                     self._render_teacher()
             self._wire()
         self.i18n_instance = I18N  # launch(i18n=...) sets it too; a `gradio app.py` reload only swaps the Blocks
@@ -244,6 +228,7 @@ class AgoraPage(gr.Blocks):
                           api_visibility="private")
         if self.settings.teacher_key is not None:
             self._wire_teacher()
+        self.debate.wire()
         chat.chatbot.change(self.remember, [chat.chatbot, self.persona_menu, self.session, self.saved], [self.saved],
                             trigger_mode="always_last", queue=False, show_progress="hidden", api_visibility="private")
         self.load(None, None, [self.languages], js=LANGUAGES_JS).then(

@@ -28,6 +28,9 @@ STRINGS = {
         "t_open": "Open", "t_kind": "Show", "t_all": "Everything", "t_since": "From (YYYY-MM-DD)",
         "t_csv": "Download as CSV", "t_like": "👍 liked", "t_dislike": "👎 disliked", "t_flag": "🚩 flagged",
         "t_moderation": "🛡️ stopped by moderation",
+        "d_tab": "🗣️ Debate", "d_who": "Two or three philosophers", "d_question": "The question they debate",
+        "d_auto": "▶ Auto", "d_rounds": "Rounds", "d_next": "Who speaks next:", "d_stop": "■ Stop",
+        "d_interject": "Interject (the next speaker answers you)", "d_export": "Download the debate (Markdown)",
     },
     "fr": {
         "subtitle": "Posez une question à un grand philosophe ; la réponse s'affiche au fur et à mesure.",
@@ -45,6 +48,9 @@ STRINGS = {
         "t_open": "Ouvrir", "t_kind": "Afficher", "t_all": "Tout", "t_since": "Depuis (AAAA-MM-JJ)",
         "t_csv": "Télécharger en CSV", "t_like": "👍 aimé", "t_dislike": "👎 pas aimé", "t_flag": "🚩 signalé",
         "t_moderation": "🛡️ arrêté par la modération",
+        "d_tab": "🗣️ Débat", "d_who": "Deux ou trois philosophes", "d_question": "La question qu'ils débattent",
+        "d_auto": "▶ Auto", "d_rounds": "Tours", "d_next": "Qui parle ensuite :", "d_stop": "■ Arrêter",
+        "d_interject": "Intervenir (le prochain orateur vous répond)", "d_export": "Télécharger le débat (Markdown)",
     },
 }
 

@@ -1,7 +1,8 @@
-"""The conversation as Markdown, for the teacher to download."""
+"""The conversation as Markdown, for the teacher to download, and how a download reaches the browser."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -33,3 +34,22 @@ def transcript_markdown(persona: Persona, history: list[dict[str, Any]], when: d
         who = "**Student:**" if msg.get("role") == "user" else f"**{persona.name}:**"
         lines += [f"{who} {text}", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def download(name: str, text: str) -> str:
+    """A download the browser saves from memory (:data:`SAVE_JS`): nothing is written on the server."""
+    return json.dumps({"name": name, "text": text}, ensure_ascii=False)
+
+
+#: Saves a :func:`download` as a file, in the browser.
+SAVE_JS = """(payload) => {
+  if (!payload) return;
+  const {name, text} = JSON.parse(payload);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], {type: "text/plain;charset=utf-8"}));
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}"""
