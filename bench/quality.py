@@ -39,7 +39,7 @@ from streaming import free_port, process  # noqa: E402 - the bench's own process
 from agora.language import detect  # noqa: E402
 from agora.personas import load_personas  # noqa: E402
 from agora.server.app import EmbeddedServer  # noqa: E402
-from agora.server.engines import LlamaEngine  # noqa: E402
+from agora.server.engines import BatchedEngine  # noqa: E402
 from agora.server.engines.llama import smollm2_path  # noqa: E402
 
 CAP = 512
@@ -123,7 +123,7 @@ def main() -> None:
     anchor_cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                   "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2"]
     results: dict[str, list[dict[str, Any]]] = {"agora": [], "llama_cpp.server": []}
-    with EmbeddedServer(LlamaEngine()) as server, process(anchor_cmd, f"{anchor_url}/models"):
+    with EmbeddedServer(BatchedEngine()) as server, process(anchor_cmd, f"{anchor_url}/models"):
         engine = server.engine
         clients = {"agora": (OpenAI(base_url=server.base_url, api_key="local", max_retries=0), "smollm2-135m-instruct"),
                    "llama_cpp.server": (OpenAI(base_url=anchor_url, api_key="local", max_retries=0), "smollm2")}

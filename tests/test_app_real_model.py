@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib.util
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -77,3 +78,28 @@ def test_page_says_while_the_model_loads_then_answers(tmp_path: Path) -> None:
         page.wait_for_function("() => !document.querySelector('#agora-input button.stop-button')", timeout=60_000)
         assert page.locator(BOT).last.inner_text().strip()
         browser.close()
+
+
+def quality_loops() -> Callable[[str], bool]:
+    """The answer-quality benchmark's loop check (bench/quality.py), applied here to debate turns."""
+    path = Path(__file__).resolve().parent.parent / "bench" / "quality.py"
+    spec = importlib.util.spec_from_file_location("quality", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.loops  # type: ignore[no-any-return]
+
+
+def test_a_three_turn_debate_on_smollm2_completes_without_loops(tmp_path: Path) -> None:
+    loops = quality_loops()
+    with launched_app(tmp_path, AGORA_MAX_OUTPUT_TOKENS="160") as url:
+        client = Client(url, verbose=False)
+        speakers, question = ["kant", "beauvoir"], "Is it ever right to lie?"
+        for speaker in ("kant", "beauvoir", "kant"):
+            shown = client.predict(speaker, speakers, question, "", api_name="/debate_turn")
+        turns = ["".join(part["text"] for part in m["content"]) for m in shown if m["role"] == "assistant"]
+        assert len(turns) == 3
+        for head, turn in zip(("**Immanuel Kant**", "**Simone de Beauvoir**", "**Immanuel Kant**"), turns):
+            assert head in turn
+            said = turn.split("\n\n", 1)[1]
+            assert len(said.split()) >= 5 and not loops(said), said

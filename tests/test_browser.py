@@ -345,3 +345,43 @@ def test_restart_keeps_the_conversation(browser: Browser, tmp_path: Path) -> Non
         ask(page, "Still there? [[pieces=8]]")
         expect(page.locator(BOT).last).to_contain_text("[turn 2] You asked: Still there?")  # same thread
     context.close()
+
+
+def test_a_debate_goes_turn_by_turn_stops_and_answers_an_interjection(page: Page) -> None:
+    socrates, plato = PERSONAS["socrates"], PERSONAS["plato"]
+    page.get_by_role("tab", name="🗣️ Debate").click()
+    turns = page.locator("#agora-debate [data-testid='bot']")
+    page.locator("#agora-debate-question textarea").fill("What is courage?")
+    page.locator("#agora-debate-auto").click()  # one round: each philosopher once
+    expect(turns.first).to_contain_text(f"{socrates.avatar} {socrates.name}")
+    partway = turns.first.inner_text()
+    expect(turns).to_have_count(2, timeout=20_000)  # the first turn ended, the second began
+    assert "[turn 1] You asked: What is courage?" in partway and len(partway) < len(turns.first.inner_text())
+    expect(turns.nth(1)).to_contain_text(f"{plato.avatar} {plato.name}")
+    expect(turns.nth(1)).to_contain_text("You asked: Socrates said: [turn 1] You asked: What is courage?",
+                                         timeout=20_000)
+    expect(page.locator("#agora-debate-speaker-0")).to_have_text(f"{socrates.avatar} {socrates.name}")
+    page.wait_for_timeout(3_000)  # the round is over
+    # Socrates again, stopped mid-turn: what he said stays, marked as cut, and grows no more.
+    page.locator("#agora-debate-speaker-0").click()
+    expect(turns).to_have_count(3)
+    expect(turns.nth(2)).to_contain_text("You asked: Plato said:")
+    page.locator("#agora-debate-stop").click()
+    expect(turns.nth(2)).to_contain_text("…")
+    stopped = turns.nth(2).inner_text()
+    page.wait_for_timeout(800)
+    assert turns.nth(2).inner_text() == stopped and len(stopped.split()) < 60
+    # An interjection: the next speaker (Plato) answers it.
+    page.locator("#agora-debate-interject textarea").fill("But is courage knowledge?")
+    page.locator("#agora-debate-speaker-1").click()
+    users = page.locator("#agora-debate [data-testid='user']")
+    expect(users.last).to_have_text("But is courage knowledge?")
+    expect(turns.nth(3)).to_contain_text("You asked: The moderator says: But is courage knowledge?")
+    expect(page.locator("#agora-debate-interject textarea")).to_have_value("")
+    page.wait_for_timeout(3_000)
+    page.screenshot(path=str(DOCS / "debate.png"), full_page=True)
+    # A reload keeps the debate (checked, from the browser's copy).
+    page.reload()
+    page.get_by_role("tab", name="🗣️ Debate").click()
+    expect(turns).to_have_count(4)
+    expect(page.locator("#agora-debate-question textarea")).to_have_value("What is courage?")
