@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import gradio as gr
 import pytest
 from gradio_client import Client
 
 from agora.client.debate import MODERATOR, Debate, Turn
-from agora.personas import load_personas
+from agora.personas import CUSTOM_ID, load_personas, persona_from_form
+from agora.web.debate import Seat
+from agora.web.session import Session
 from tests.support import RunningApp, running_app
 
 FLOWS = ["assistants", "responses", "chat"]
@@ -89,3 +92,14 @@ def test_the_browser_copy_is_checked_and_keeps_no_thread() -> None:
     assert restored is not None and restored.turns == debate.turns and restored.thread_id is None
     assert debate.markdown({"kant": "Immanuel Kant", "beauvoir": "Simone de Beauvoir"}).splitlines()[:8] == [
         f"# Debate: {QUESTION}", "", "*Immanuel Kant, Simone de Beauvoir*", "", "## Immanuel Kant", "", "No.", ""]
+
+
+def test_a_persona_made_in_the_page_can_debate(agora: RunningApp) -> None:
+    page: Any = agora.demo
+    session = Session(lang="en", custom=persona_from_form("Hypatia", "You are Hypatia of Alexandria, a teacher of "
+                                                           "mathematics and philosophy.", "", ""))
+    seat = Seat()
+    *_, (shown, _, saved) = page.debate.turns(["kant", CUSTOM_ID], ["kant", CUSTOM_ID], QUESTION, "", seat, session,
+                                             gr.Request())
+    assert "**Hypatia**" in shown[-1]["content"] and "Immanuel Kant said:" in shown[-1]["content"]
+    assert saved["speakers"] == ["kant", CUSTOM_ID] and len(saved["turns"]) == 2

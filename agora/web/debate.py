@@ -19,6 +19,7 @@ import gradio as gr
 from ..client.conversation import Exchange
 from ..client.debate import MODERATOR, Debate, Turn, speak
 from ..client.endings import ReplyEnded
+from ..personas import CUSTOM_ID
 from .guardrails import clean
 from .session import Session, browser_secret
 from .strings import language_of, say, t
@@ -50,8 +51,8 @@ class DebateTab:
         page = self.page
         first = [p.id for p in page.personas[:2]]
         with gr.Tab(t("d_tab"), elem_id="agora-debate-tab"):
-            self.speakers = gr.CheckboxGroup([(p.label, p.id) for p in page.personas], value=first, label=t("d_who"),
-                                             elem_id="agora-debate-speakers")
+            self.speakers = gr.CheckboxGroup([(p.label, p.id) for p in page.personas] + [(t("custom"), CUSTOM_ID)],
+                                             value=first, label=t("d_who"), elem_id="agora-debate-speakers")
             self.question = gr.Textbox(label=t("d_question"), elem_id="agora-debate-question",
                                        placeholder="Is it ever right to lie?")
             self.view = SafeChatbot(value=[], elem_id="agora-debate", min_height=320, show_label=False)
@@ -71,10 +72,10 @@ class DebateTab:
         self.seat = gr.State(Seat())
         self.saved = gr.BrowserState({}, storage_key="agora-debate", secret=browser_secret(page.settings.db))
 
-    def label(self, slot: int, speakers: list[str]) -> str:
-        if slot >= len(speakers) or speakers[slot] not in self.page.by_id:
+    def label(self, slot: int, speakers: list[str], session: Session | None = None) -> str:
+        if slot >= len(speakers) or (speakers[slot] not in self.page.by_id and speakers[slot] != CUSTOM_ID):
             return ""
-        persona = self.page.by_id[speakers[slot]]
+        persona = self.page.persona_of(speakers[slot], session or Session())
         return f"{persona.avatar} {persona.name}"
 
     # ------------------------------------------------------------------ events
@@ -89,16 +90,16 @@ class DebateTab:
                                       concurrency_limit=page.concurrency, api_visibility="private"))
         events.append(self.api_button.click(self.api_turn, [self.api_speaker, *common], [self.view],
                                             api_name="debate_turn", concurrency_limit=page.concurrency))
-        self.stop.click(self.stopped, [self.seat], [self.view, self.saved], queue=False, api_visibility="private",
+        self.stop.click(self.stopped, [self.seat, page.session], [self.view, self.saved], queue=False, api_visibility="private",
                         cancels=events)  # type: ignore[arg-type]  # Gradio's own event objects
-        self.speakers.change(self.relabel, [self.speakers], self.buttons, queue=False, api_visibility="private")
+        self.speakers.change(self.relabel, [self.speakers, page.session], self.buttons, queue=False, api_visibility="private")
         self.export_btn.click(self.export, [self.seat], [self.transcript], api_visibility="private").then(
             None, [self.transcript], None, js=SAVE_JS)
-        page.load(self.restore, [self.saved, self.seat], [self.view, self.speakers, self.question],
+        page.load(self.restore, [self.saved, self.seat, page.session], [self.view, self.speakers, self.question],
                   api_visibility="private")
 
-    def relabel(self, speakers: list[str]) -> list[Any]:
-        return [gr.Button(self.label(i, speakers), visible=i < len(speakers)) for i in range(SLOTS)]
+    def relabel(self, speakers: list[str], session: Session) -> list[Any]:
+        return [gr.Button(self.label(i, speakers, session), visible=i < len(speakers)) for i in range(SLOTS)]
 
     def slot_handler(self, slot: int) -> Any:
         def turn(speakers: list[str], question: str, interjection: str, seat: Seat, session: Session,
@@ -139,7 +140,7 @@ class DebateTab:
                 raise gr.Error(f"'{speaker}' is not in this debate: choose one of {', '.join(debate.speakers)}.")
             for view in self.speak(seat, debate, speaker, session, lang):
                 yield view, "", gr.skip()
-        yield self.shown(debate), "", debate.saved()
+        yield self.shown(debate, session), "", debate.saved()
 
     def debate_for(self, seat: Seat, speakers: list[str], question: str, session: Session) -> Debate:
         """The session's debate, or a new one if the question or the philosophers changed."""
@@ -179,7 +180,7 @@ class DebateTab:
                 for delta in deltas:
                     turn.text += delta
                     if due():
-                        yield self.shown(debate, turn)
+                        yield self.shown(debate, session, turn)
             finished = True
         except ReplyEnded:
             turn.cut = finished = True
@@ -193,9 +194,9 @@ class DebateTab:
             if turn.text.strip():
                 debate.turns.append(turn)
             seat.speaking = None
-        yield self.shown(debate)
+        yield self.shown(debate, session)
 
-    def shown(self, debate: Debate, speaking: Turn | None = None) -> list[dict[str, Any]]:
+    def shown(self, debate: Debate, session: Session, speaking: Turn | None = None) -> list[dict[str, Any]]:
         """The debate as chat messages: the class's words on the right, each turn under its speaker
         (and the one being spoken, if it is not in the debate yet)."""
         messages: list[dict[str, Any]] = [{"role": "user", "content": debate.question}]
@@ -204,19 +205,19 @@ class DebateTab:
             if turn.speaker == MODERATOR:
                 messages.append({"role": "user", "content": turn.text})
                 continue
-            persona = self.page.by_id.get(turn.speaker)
-            head = f"{persona.avatar} **{persona.name}**" if persona else f"**{turn.speaker}**"
+            persona = self.page.persona_of(turn.speaker, session)
+            head = f"{persona.avatar} **{persona.name}**"
             messages.append({"role": "assistant", "content": f"{head}\n\n{turn.text}{' …' if turn.cut else ''}"})
         return messages
 
-    def stopped(self, seat: Seat) -> tuple[Any, Any]:
+    def stopped(self, seat: Seat, session: Session) -> tuple[Any, Any]:
         """Stop: the turn under way ends at once (its run is cancelled); what it said stays, cut."""
         debate, turn = seat.debate, seat.speaking
         if debate is None or turn is None:
             return gr.skip(), gr.skip()
         turn.cut = True
         kept = Debate(debate.question, debate.speakers, [*debate.turns, *([turn] if turn not in debate.turns else [])])
-        return self.shown(debate, turn), kept.saved()
+        return self.shown(debate, session, turn), kept.saved()
 
     def export(self, seat: Seat) -> str:
         debate = seat.debate
@@ -225,10 +226,10 @@ class DebateTab:
         return download(f"agora-debate-{datetime.now():%Y%m%d-%H%M}.md",
                         debate.markdown({p.id: p.name for p in self.page.personas}))
 
-    def restore(self, saved: Any, seat: Seat) -> tuple[Any, Any, Any]:
+    def restore(self, saved: Any, seat: Seat, session: Session) -> tuple[Any, Any, Any]:
         """The debate the browser kept, checked (it starts a new thread on the backend)."""
-        debate = Debate.restore(saved, set(self.page.by_id))
+        debate = Debate.restore(saved, {*self.page.by_id, CUSTOM_ID})
         if debate is None:
             return gr.skip(), gr.skip(), gr.skip()
         seat.debate = debate
-        return self.shown(debate), debate.speakers, debate.question
+        return self.shown(debate, session), debate.speakers, debate.question
