@@ -21,6 +21,7 @@ from ..client.debate import MODERATOR, Debate, Turn, speak
 from ..client.endings import ReplyEnded
 from ..personas import CUSTOM_ID
 from .guardrails import clean
+from .records import Feedback
 from .session import Session, browser_secret
 from .strings import language_of, say, t
 from .transcript import SAVE_JS, download
@@ -189,8 +190,9 @@ class DebateTab:
             gr.Warning(say("mid_error" if turn.text else "error", lang, detail=str(exc)[:200]))
         finally:
             turn.cut = turn.cut or not finished
-            if self.page.moderator is not None and turn.text and self.page.moderator.check(turn.text) is not None:
-                turn.text, turn.cut = say("withheld", lang, categories=""), False
+            if turn.text and (verdict := self.page.moderator.check(turn.text) if self.page.moderator else None):
+                self.page.records.add(Feedback.now("moderation", speaker, debate.question, turn.text, verdict.named))
+                turn.text, turn.cut = say("withheld", lang, categories=verdict.named), False
             if turn.text.strip():
                 debate.turns.append(turn)
             seat.speaking = None
