@@ -18,6 +18,7 @@ from typing import Any
 import openai
 
 from ..personas import Persona
+from ..server.runs import ACTIVE  # the Assistants API's active run states
 from .backend import Backend
 from .endings import ReplyEnded
 from .flow import given
@@ -92,23 +93,24 @@ class Debate:
         return "\n".join(lines)
 
 
-def debate_instructions(persona: Persona, others: Sequence[Persona]) -> str:
-    """The speaker's own instructions, and how to take part."""
+def debate_rules(persona: Persona, others: Sequence[Persona]) -> str:
+    """How to take part, after the speaker's own instructions."""
     names = " and ".join(p.name for p in others)
-    return (f"{persona.instructions}\n\nYou are in a debate with {names} in front of a class. The others' words "
-            f"reach you as \"Name said: …\". Answer them by name, briefly (three or four sentences), in the "
-            f"language of the question. Speak only as {persona.name}.")
+    return (f"You are in a debate with {names} in front of a class. The others' words reach you as "
+            f"\"Name said: …\". Answer them by name, briefly (three or four sentences), in the language of the "
+            f"question. Speak only as {persona.name}.")
 
 
 def speak(backend: Backend, api: str, debate: Debate, persona: Persona, others: Sequence[Persona]) -> Iterator[str]:
     """Stream ``persona``'s next turn on ``api`` (``assistants``, ``responses`` or ``chat``)."""
     names = {p.id: p.name for p in (persona, *others)}
-    instructions = debate_instructions(persona, others)
+    rules = debate_rules(persona, others)
+    instructions = f"{persona.instructions}\n\n{rules}"
     client = backend.client()
     options = given(model=backend.model_for(persona), temperature=persona.temperature)
     limit = backend.settings.max_output_tokens
     if api == "assistants":
-        yield from _assistants(backend, client, debate, persona, names, options, limit)
+        yield from _assistants(backend, client, debate, persona, names, rules, options, limit)
     elif api == "responses":
         request = {**options, "instructions": instructions, "input": debate.view(persona.id, names),
                    "max_output_tokens": limit, "store": False}
@@ -136,31 +138,27 @@ def speak(backend: Backend, api: str, debate: Debate, persona: Persona, others: 
 
 
 def _assistants(backend: Backend, client: openai.OpenAI, debate: Debate, persona: Persona, names: dict[str, str],
-                options: dict[str, Any], limit: int) -> Iterator[str]:
+                rules: str, options: dict[str, Any], limit: int) -> Iterator[str]:
     """One thread for the debate; this turn is a run of the speaker's assistant on it (the server
     shows it the other assistants' messages by name).  An interjection since the last turn goes in
     with the run.  A debate without a thread (new, or restored from the browser) gets one with
     everything said so far."""
-    pending = debate.view(None, names, [t for t in debate.turns[_heard(debate):] if t.speaker == MODERATOR])
+    pending: list[Any] = debate.view(None, names, [t for t in debate.turns[_heard(debate):]
+                                                   if t.speaker == MODERATOR])
     if debate.thread_id is None:
         debate.thread_id = client.beta.threads.create(messages=debate.view(None, names),  # type: ignore[arg-type]
                                                       metadata={"agora_debate": "1"}).id
         pending = []
-    others = [p for p in debate.speakers if p != persona.id]
-    extra = (f"You are in a debate with {' and '.join(names.get(o, o) for o in others)} in front of a class. "
-             f"Answer them by name, briefly (three or four sentences), in the language of the question. "
-             f"Speak only as {persona.name}.")
-    with contextlib.ExitStack() as stack:
-        run_stream = stack.enter_context(client.beta.threads.runs.stream(
-            thread_id=debate.thread_id, assistant_id=backend.assistant_id(persona), additional_instructions=extra,
-            additional_messages=pending, max_completion_tokens=limit, **options))  # type: ignore[arg-type]
+    with client.beta.threads.runs.stream(  # type: ignore[call-overload]
+            thread_id=debate.thread_id, assistant_id=backend.assistant_id(persona), additional_instructions=rules,
+            additional_messages=pending, max_completion_tokens=limit, **options) as run_stream:
         finished = False
         try:
             yield from run_stream.text_deltas
             finished = True
         finally:
             run = run_stream.current_run
-            if not finished and run is not None and run.status in ("queued", "in_progress"):
+            if not finished and run is not None and run.status in ACTIVE:  # Stop: cancel it on the server
                 with contextlib.suppress(openai.OpenAIError):
                     client.beta.threads.runs.cancel(run_id=run.id, thread_id=run.thread_id)
     if run_stream.get_final_run().status == "incomplete":
