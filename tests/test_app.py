@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,6 +161,17 @@ def check_assistant_reuse(agora: RunningApp) -> None:
     assert fresh.assistant_id(persona) == first  # found by metadata, not created again
     found = agora.server_client.beta.assistants.retrieve(first)
     assert found.metadata["agora_persona"] == "confucius" and found.instructions == persona.instructions  # type: ignore[index]
+
+    # Sixteen students who open one persona at once share one assistant: a thread must not
+    # hold replies from two assistants of one persona.
+    plato = PERSONAS["plato"].model_copy(update={"instructions": f"You are Plato. {uuid.uuid4().hex}"})
+    crowd = Backend(agora.backend.settings)
+    crowd._client = agora.backend.client()
+    with ThreadPoolExecutor(16) as pool:
+        ids = set(pool.map(lambda _: crowd.assistant_id(plato), range(16)))
+    made = [a for a in agora.server_client.beta.assistants.list(limit=100)
+            if a.instructions == plato.instructions]
+    assert len(ids) == 1 and [a.id for a in made] == list(ids)
 
 
 def test_a_thread_the_server_lost_starts_afresh() -> None:

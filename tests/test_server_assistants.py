@@ -112,6 +112,25 @@ def test_run_options_reach_the_model_in_order(client: OpenAI) -> None:
         "system: RUN-INSTRUCTIONS EXTRA | user: Hello | user: More")
 
 
+def test_a_speaker_is_known_by_name_not_by_assistant_id(client: OpenAI) -> None:
+    """The same persona with readings is another assistant but the same speaker; another name
+    on the thread is another speaker, shown as a named turn."""
+    socrates, thread = setup_thread(client, "What is virtue?")
+    client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=socrates.id, poll_interval_ms=20)
+    reading = client.beta.assistants.create(model="scripted", name="Socrates", instructions="You are Socrates.",
+                                            tools=[{"type": "file_search"}])
+    kant = client.beta.assistants.create(model="scripted", name="Kant", instructions="You are Kant.")
+    seen = {}
+    for asst in (reading, kant):
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=20,
+            additional_messages=[{"role": "user", "content": f"And {asst.name}? [[echo]]"}])
+        seen[asst.name] = client.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data[0]
+    assert seen["Socrates"].content[0].text.value.startswith(  # type: ignore[union-attr]
+        "system: You are Socrates. | user: What is virtue? | assistant: [turn 1] You asked: What is virtue?")
+    assert "user: Socrates said: [turn 1] You asked: What is virtue?" in seen["Kant"].content[0].text.value  # type: ignore[union-attr]
+
+
 def test_max_completion_tokens_makes_run_incomplete(client: OpenAI) -> None:
     asst, thread = setup_thread(client, "Tell me everything [[pieces=50]]")
     run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id,

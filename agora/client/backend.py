@@ -53,6 +53,9 @@ class Backend:
         self._client: OpenAI | None = None
         self._lock = threading.Lock()
         self._assistant_ids: dict[tuple[str, str], str] = {}
+        # Finding or creating an assistant is one step: two students who start with one persona
+        # at once must get one assistant, or a thread would hold replies from two of them.
+        self._finding = threading.Lock()
         self.shelf = Shelf()
 
     @property
@@ -111,20 +114,19 @@ class Backend:
         fingerprint = hashlib.sha256(f"{model}\n{persona.temperature}\n{persona.instructions}\n{tools}".encode()
                                      ).hexdigest()[:16]
         key = (persona.id, fingerprint)
-        with self._lock:
+        with self._finding:
             if key in self._assistant_ids:
                 return self._assistant_ids[key]
-        client = self.client()
-        found = next((a for a in client.beta.assistants.list(limit=100)
-                      if (a.metadata or {}).get("agora_persona") == persona.id
-                      and (a.metadata or {}).get("agora_fingerprint") == fingerprint), None)
-        if found is None:
-            found = client.beta.assistants.create(
-                model=model, name=persona.name, instructions=persona.instructions, temperature=persona.temperature,
-                tools=tools, metadata={"agora_persona": persona.id, "agora_fingerprint": fingerprint})
-        with self._lock:
+            client = self.client()
+            found = next((a for a in client.beta.assistants.list(limit=100)
+                          if (a.metadata or {}).get("agora_persona") == persona.id
+                          and (a.metadata or {}).get("agora_fingerprint") == fingerprint), None)
+            if found is None:
+                found = client.beta.assistants.create(
+                    model=model, name=persona.name, instructions=persona.instructions, temperature=persona.temperature,
+                    tools=tools, metadata={"agora_persona": persona.id, "agora_fingerprint": fingerprint})
             self._assistant_ids[key] = found.id
-        return found.id
+            return found.id
 
     def close(self) -> None:
         with self._lock:

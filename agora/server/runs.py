@@ -257,11 +257,16 @@ class RunExecutor:
         return system + messages + tools
 
     def _as_seen_by(self, run: Run, message: Message, text: str) -> dict[str, str]:
-        """A thread message as this run's assistant sees it: another assistant's words (several
-        assistants may take turns on one thread, as in a debate) reach it as a named turn."""
+        """A thread message as this run's assistant sees it: another speaker's words (several
+        assistants may take turns on one thread, as in a debate) reach it as a named turn. A
+        speaker is known by name: its own assistant with readings, or with new settings, is
+        still itself."""
         if message.role == "assistant" and message.assistant_id and message.assistant_id != run.assistant_id:
             other = self.store.get("assistant", message.assistant_id, Assistant)
-            return {"role": "user", "content": f"{other.name if other and other.name else 'Another speaker'} said: {text}"}
+            mine = self.store.get("assistant", run.assistant_id, Assistant)
+            name = other.name if other and other.name else None
+            if name is None or mine is None or name != mine.name:
+                return {"role": "user", "content": f"{name or 'Another speaker'} said: {text}"}
         return {"role": message.role, "content": text}
 
     def _vector_store_ids(self, run: Run) -> list[str]:
