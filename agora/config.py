@@ -50,6 +50,8 @@ class Settings(BaseSettings):
         "llama", "AGORA_ENGINE", "The embedded server's engine (llama-serial: one reply at a time, for comparison).")
     batch: int | None = setting(None, "AGORA_BATCH", "Replies the local model generates at once (default 32); more "
                                 "students wait in line.", ge=1, le=256)
+    threads: int | None = setting(None, "AGORA_THREADS", "Cores the local model computes on (default: all).",
+                                  ge=1, le=256)
     gguf: str | None = setting(None, "AGORA_GGUF", "Another GGUF file for the embedded server.")
     scripted_delay: float = setting(0.02, "AGORA_SCRIPTED_DELAY", "Scripted engine: seconds between pieces.", ge=0)
     scripted_first_delay: float = setting(0.0, "AGORA_SCRIPTED_FIRST_DELAY", "Scripted engine: seconds to the "

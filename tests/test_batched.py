@@ -14,7 +14,8 @@ from openai import OpenAI
 from agora.personas import load_personas
 from agora.server import EmbeddedServer
 from agora.server.engines import BatchedEngine, LlamaEngine
-from agora.server.engines.batched import Step
+from agora.server.engines.base import Generation
+from agora.server.engines.batched import Sequence, Step
 from tests.support import sdk, wait_for
 
 MODEL = "smollm2-135m-instruct"
@@ -56,6 +57,7 @@ def test_eight_greedy_streams_together_match_their_lone_runs(llama_server: Embed
     prompts = class_of_eight()
     alone = [reply(client, messages) for messages in prompts]
     assert max(len(s.decoded) for s in steps) == 1
+    assert sum(s.moved for s in steps) == 8  # each prompt read on the highest stream, each reply made on stream 0
     steps.clear()
     together: list[str] = [""] * 8
     start = threading.Barrier(8)
@@ -74,6 +76,39 @@ def test_eight_greedy_streams_together_match_their_lone_runs(llama_server: Embed
     print(f"{same} of 8 greedy replies identical together and alone")
     assert same >= 7, list(zip(alone, together))
     assert all(len(text) > 20 for text in together)
+
+
+class Streams:
+    """Stands in for the llama.cpp context in the scheduler's bookkeeping: records each move."""
+
+    def __init__(self) -> None:
+        self.moves: list[tuple[int, int]] = []
+
+    def move(self, seq: Sequence, target: int) -> None:
+        self.moves.append((seq.seq_id, target))
+        seq.seq_id = target
+
+
+def sequence(seq_id: int, replying: bool) -> Sequence:
+    seq = Sequence(Generation(messages=[]), [1, 2, 3], 10, seq_id=seq_id)
+    seq.generated += [7] if replying else []
+    return seq
+
+
+def test_replies_under_way_are_kept_on_consecutive_streams() -> None:
+    """llama.cpp passes over the weights once per run of consecutive stream ids."""
+    # Streams 0..7: the reply on 0 has ended; replies on 1, 4, 6, 7; prompts being read on 2, 3.
+    active = [sequence(1, True), sequence(2, False), sequence(3, False), sequence(4, True), sequence(6, True),
+              sequence(7, True)]
+    free, streams = [0, 5], Streams()
+    moved = BatchedEngine._compact(streams, active, free)  # type: ignore[arg-type]
+    replies = sorted(s.seq_id for s in active if s.generated)
+    readers = sorted(s.seq_id for s in active if not s.generated)
+    assert replies == [0, 1, 2, 3] and min(readers) >= 4
+    assert sorted(free + replies + readers) == list(range(8)) and moved == len(streams.moves) == 5
+    # A full batch: a prompt being read in the gap has nowhere to go, and nothing moves.
+    active, streams = [sequence(0, True), sequence(1, False), sequence(2, False), sequence(3, True)], Streams()
+    assert BatchedEngine._compact(streams, active, []) == 0 and streams.moves == []  # type: ignore[arg-type]
 
 
 def test_a_greedy_reply_is_the_serial_engines_reply(llama_server: EmbeddedServer) -> None:

@@ -23,7 +23,7 @@ OPENAI_DEFAULT_MODEL = "gpt-4.1-mini"
 
 
 def make_engine(settings: Settings) -> Engine:
-    return build_engine(settings.engine, settings.gguf, batch=settings.batch, delay=settings.scripted_delay,
+    return build_engine(settings.engine, settings.gguf, batch=settings.batch, threads=settings.threads, delay=settings.scripted_delay,
                         first_delay=settings.scripted_first_delay, min_pieces=settings.scripted_pieces)
 
 

