@@ -57,7 +57,7 @@ def test_eight_greedy_streams_together_match_their_lone_runs(llama_server: Embed
     prompts = class_of_eight()
     alone = [reply(client, messages) for messages in prompts]
     assert max(len(s.decoded) for s in steps) == 1
-    assert sum(s.moved for s in steps) == 8  # each prompt read on the highest stream, each reply made on stream 0
+    assert sum(s.moved for s in steps) == 0  # each read and replied on stream 0
     steps.clear()
     together: list[str] = [""] * 8
     start = threading.Barrier(8)

@@ -200,7 +200,7 @@ class BatchedEngine(LlamaEngine):
                     gone.out.put(_DONE)
                 while self._arrivals and free:
                     seq = self._arrivals.popleft()
-                    seq.seq_id = max(free)  # prompts are read high; replies are made low (see _compact)
+                    seq.seq_id = self._place(active, free)
                     free.remove(seq.seq_id)
                     self.admitted += 1
                     seq.number = self.admitted
@@ -235,14 +235,21 @@ class BatchedEngine(LlamaEngine):
         seq.leader, seq.shared = best, shared
 
     @staticmethod
+    def _place(active: list[Sequence], free: list[int]) -> int:
+        """A new sequence's stream: the lowest free one above the replies under way, so that a
+        class arriving at once reads on 0, 1, 2, … and replies there without moving."""
+        d = sum(1 for s in active if s.generated)
+        return min((i for i in free if i >= d), default=max(free))
+
+    @staticmethod
     def _compact(model: _Model, active: list[Sequence], free: list[int]) -> int:
         """Keep the replies under way on streams 0..d-1; the number of sequences moved.
 
         With a KV stream per sequence, llama.cpp cuts a step into runs of consecutive stream ids
         and makes a pass over the weights for each run: on 2 cores sixteen replies on consecutive
         ids decode in 105 ms, the same sixteen with gaps in 139 ms.  Moving a sequence costs one
-        copy of its stream (about 9 ms, once); a reply that starts, or one below that ends, moves
-        another into the gap.  Prompts are read on the highest free ids, out of the way.
+        copy of its stream (about 9 ms, once); a reply that ends below others, or a prompt read
+        past one still being read, moves into the gap.  A prompt being read in the way moves up.
         """
         decoding = [s for s in active if s.generated]
         d = len(decoding)
