@@ -90,7 +90,7 @@ class Streams:
 
 
 def sequence(seq_id: int, replying: bool) -> Sequence:
-    seq = Sequence(Generation(messages=[]), [1, 2, 3], 10, seq_id=seq_id)
+    seq = Sequence(Generation(messages=[]), [1, 2, 3], 10, seq_id=seq_id, fed=3 if replying else 0)
     seq.generated += [7] if replying else []
     return seq
 

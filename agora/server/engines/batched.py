@@ -61,7 +61,7 @@ class Sequence:
     arrived: float = field(default_factory=time.monotonic)
     seq_id: int = -1                 # its KV stream, once admitted (it may move)
     number: int = 0                  # its place in the order of admission (for Step records)
-    fed: int = 0                     # prompt tokens in the cache
+    fed: int = 0                     # prompt tokens in its KV stream
     generated: list[int] = field(default_factory=list)
     out: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
     closed: threading.Event = field(default_factory=threading.Event)  # its reader has stopped
@@ -76,7 +76,15 @@ class Sequence:
 
     @property
     def reading(self) -> bool:
-        return self.fed < len(self.prompt)
+        """Until all but its last prompt token are in: the last one is decoded with the replies'
+        tokens, one a sequence, so the first token's numbers do not depend on how the prompt was
+        cut into chunks or shared."""
+        return self.fed < len(self.prompt) - 1
+
+    @property
+    def next(self) -> tuple[int, int]:
+        """The token to decode for its next token, and its position."""
+        return (self.generated or self.prompt)[-1], len(self.prompt) + len(self.generated) - 1
 
     @property
     def gone(self) -> bool:
@@ -238,7 +246,7 @@ class BatchedEngine(LlamaEngine):
     def _place(active: list[Sequence], free: list[int]) -> int:
         """A new sequence's stream: the lowest free one above the replies under way, so that a
         class arriving at once reads on 0, 1, 2, … and replies there without moving."""
-        d = sum(1 for s in active if s.generated)
+        d = sum(1 for s in active if not s.reading)
         return min((i for i in free if i >= d), default=max(free))
 
     @staticmethod
@@ -251,11 +259,11 @@ class BatchedEngine(LlamaEngine):
         copy of its stream (about 9 ms, once); a reply that ends below others, or a prompt read
         past one still being read, moves into the gap.  A prompt being read in the way moves up.
         """
-        decoding = [s for s in active if s.generated]
+        decoding = [s for s in active if not s.reading]
         d = len(decoding)
         holes = sorted(set(range(d)) - {s.seq_id for s in decoding})
         outliers = sorted((s for s in decoding if s.seq_id >= d), key=lambda s: s.seq_id, reverse=True)
-        readers = {s.seq_id: s for s in active if not s.generated}
+        readers = {s.seq_id: s for s in active if s.reading}
         moved = 0
         for hole, seq in zip(holes, outliers):
             if (reader := readers.get(hole)) is not None:  # a prompt being read: up, out of the way
@@ -292,11 +300,13 @@ class BatchedEngine(LlamaEngine):
         seq.out.put(_DONE)
 
     def _step(self, model: _Model, active: list[Sequence], moved: int = 0) -> None:
-        """One step: every reply's next token, then up to ``chunk`` prompt tokens in arrival order."""
+        """One step: every reply's next token (a prompt read but for its last token gets its
+        first), then up to ``chunk`` prompt tokens in arrival order."""
         started = time.perf_counter()
-        decoding = [s for s in active if s.generated]
-        self._decode(model, [(s.generated[-1], len(s.prompt) + len(s.generated) - 1, s) for s in decoding],
-                     {s: len(s.prompt) + len(s.generated) - 1 for s in decoding})
+        decoding = [s for s in active if not s.reading]
+        self._decode(model, [(*s.next, s) for s in decoding], {s: s.next[1] for s in decoding})
+        for seq in decoding:
+            seq.fed = len(seq.prompt)
         entries: list[tuple[int, int, Sequence]] = []  # token, position, sequence
         read: dict[Sequence, int] = {}
         room = max(self.chunk, 1)
@@ -311,14 +321,16 @@ class BatchedEngine(LlamaEngine):
                     model.copy(leader.seq_id, seq.seq_id, seq.shared)
                     seq.fed = seq.shared
                 seq.leader = None
-            end = min(len(seq.prompt), (seq.fed // self.chunk + 1) * self.chunk)  # chunks at fixed places
+                if not seq.reading:
+                    continue  # all it needs came from its leader
+            end = min(len(seq.prompt) - 1, (seq.fed // self.chunk + 1) * self.chunk)  # chunks at fixed places
             if end - seq.fed > room:
                 continue  # its whole next chunk at the next step
             take = seq.prompt[seq.fed:end]
             entries.extend((token, i, seq) for i, token in enumerate(take, start=seq.fed))
             read[seq], room = len(take), room - len(take)
             seq.fed += len(take)
-        self._decode(model, entries, {s: len(s.prompt) - 1 for s in read if not s.reading})
+        self._decode(model, entries, {})
         for seq in read:
             if not seq.reading:
                 model.keep(seq)
@@ -459,20 +471,22 @@ class _Model:
         return length
 
     def keep(self, seq: Sequence) -> None:
-        """Keep ``seq``'s read prompt for later ones, unless a kept prompt already covers most of it."""
+        """Keep ``seq``'s read prompt for later ones, unless a kept prompt already covers most of
+        it; one it extends (a conversation's next turn) gives way to it."""
         if not self.spare and not self.kept:
             return  # keeping no prompts
-        covered = max((common(tokens, seq.prompt) for tokens in self.kept.values()), default=0)
-        extended = [k for k, tokens in self.kept.items() if len(tokens) == common(tokens, seq.prompt)]
-        if covered >= 0.8 * len(seq.prompt) and not extended:
+        tokens = seq.prompt[:seq.fed]
+        covered = max((common(kept, tokens) for kept in self.kept.values()), default=0)
+        extended = [k for k, kept in self.kept.items() if len(kept) == common(kept, tokens) < len(tokens)]
+        if covered >= 0.8 * len(tokens) and not extended:
             return
-        for kept_id in extended:  # a conversation's next turn replaces its last one
+        for kept_id in extended:
             self._free(kept_id)
         if not self.spare:
             self.forget()
         kept_id = self.spare.pop()
-        self.copy(seq.seq_id, kept_id, len(seq.prompt))
-        self.kept[kept_id] = list(seq.prompt)
+        self.copy(seq.seq_id, kept_id, len(tokens))
+        self.kept[kept_id] = tokens
 
     def copy(self, source: int, target: int, length: int) -> None:
         """Make ``target``'s stream the first ``length`` positions of ``source``'s.  Streams are
