@@ -3,8 +3,9 @@
 One scheduler thread owns the llama.cpp context (it is not thread-safe); each request's thread
 hands it a :class:`Sequence` and reads tokens back.  Every step decodes the next token of every
 reply under way in one ``llama_decode`` call, then up to ``chunk`` tokens of prompts still
-being read in another, so a long prompt slows the others by a step at most instead of stopping them.  A
-new student joins at the next step; a finished or stopped reply leaves it and its cells are freed.
+being read in another, so a long prompt slows the others by a step at most instead of stopping
+them.  A new student joins at the next step; a finished or stopped reply leaves it and its
+cells are freed.
 
 Each sequence has a KV stream of its own (``kv_unified`` off): attention then runs over that
 sequence's cells only, not over the whole class's, and its numbers do not depend on who else is
@@ -12,12 +13,15 @@ in the batch.  llama.cpp makes one pass over the weights per run of consecutive 
 the replies under way are kept on streams 0..d-1 (:meth:`BatchedEngine._compact`).  Read
 prompts are kept (a few, least recently used first out) in spare streams, and a new prompt
 starts from a copy of the longest start it shares with one, or waits for a prompt being read
-with the same start: the instructions every student of one persona shares are read once.  Each
-sequence samples with its own llama.cpp sampler chain, built as llama-cpp-python's ``Llama``
-builds it for the serial engine (the DRY penalty, repeat/frequency/presence penalties, then
-greedy at temperature 0, or top-k, top-p, min-p, temperature and a seeded draw), so a greedy
-reply is the serial engine's reply, up to float sums that batching orders differently (where a
-shared start was cut from the rest changes them too): near-ties may break the other way.
+with the same start: the instructions every student of one persona shares are read once.
+
+Prompts are read so that every token is computed the same way whatever the company and
+wherever the prompt was cut or shared (:meth:`BatchedEngine._read_pieces`), and a reply's tokens
+one a stream, as alone.  Each sequence samples with its own llama.cpp sampler chain, built as
+llama-cpp-python's ``Llama`` builds it for the serial engine (the DRY penalty,
+repeat/frequency/presence penalties, then greedy at temperature 0, or top-k, top-p, min-p,
+temperature and a seeded draw), so a greedy reply is the serial engine's reply, but for rare
+near-ties that float sums ordered differently break the other way.
 """
 
 from __future__ import annotations
@@ -76,15 +80,12 @@ class Sequence:
 
     @property
     def reading(self) -> bool:
-        """Until all but its last prompt token are in: the last one is decoded with the replies'
-        tokens, one a sequence, so the first token's numbers do not depend on how the prompt was
-        cut into chunks or shared."""
-        return self.fed < len(self.prompt) - 1
+        return self.fed < len(self.prompt)
 
     @property
     def next(self) -> tuple[int, int]:
-        """The token to decode for its next token, and its position."""
-        return (self.generated or self.prompt)[-1], len(self.prompt) + len(self.generated) - 1
+        """A reply's last token, to decode for the next one, and its position."""
+        return self.generated[-1], len(self.prompt) + len(self.generated) - 1
 
     @property
     def gone(self) -> bool:
@@ -300,14 +301,12 @@ class BatchedEngine(LlamaEngine):
         seq.out.put(_DONE)
 
     def _step(self, model: _Model, active: list[Sequence], moved: int = 0) -> None:
-        """One step: every reply's next token (a prompt read but for its last token gets its
-        first), then up to ``chunk`` prompt tokens in arrival order."""
+        """One step: every reply's next token, then up to ``chunk`` prompt tokens in arrival order
+        (a prompt read to its end gets its first token)."""
         started = time.perf_counter()
-        decoding = [s for s in active if not s.reading]
+        decoding = [s for s in active if s.generated]
         self._decode(model, [(*s.next, s) for s in decoding], {s: s.next[1] for s in decoding})
-        for seq in decoding:
-            seq.fed = len(seq.prompt)
-        entries: list[tuple[int, int, Sequence]] = []  # token, position, sequence
+        pieces: dict[int, list[Sequence]] = {}  # length -> the sequences reading that many tokens
         read: dict[Sequence, int] = {}
         room = max(self.chunk, 1)
         cached = {s: s.fed for s in active}  # prompt tokens in the cache before this step
@@ -321,16 +320,15 @@ class BatchedEngine(LlamaEngine):
                     model.copy(leader.seq_id, seq.seq_id, seq.shared)
                     seq.fed = seq.shared
                 seq.leader = None
-                if not seq.reading:
-                    continue  # all it needs came from its leader
-            end = min(len(seq.prompt) - 1, (seq.fed // self.chunk + 1) * self.chunk)  # chunks at fixed places
-            if end - seq.fed > room:
-                continue  # its whole next chunk at the next step
-            take = seq.prompt[seq.fed:end]
-            entries.extend((token, i, seq) for i, token in enumerate(take, start=seq.fed))
-            read[seq], room = len(take), room - len(take)
-            seq.fed += len(take)
-        self._decode(model, entries, {})
+            left = len(seq.prompt) - seq.fed
+            take = min(left, self.chunk)
+            if left - take == 1:
+                take -= 1  # never a piece of one token (see _read_pieces)
+            if take > room:
+                continue  # its whole next piece at the next step
+            pieces.setdefault(take, []).append(seq)
+            read[seq], room = take, room - take
+        self._read_pieces(model, pieces)
         for seq in read:
             if not seq.reading:
                 model.keep(seq)
@@ -339,6 +337,24 @@ class BatchedEngine(LlamaEngine):
                     time.perf_counter() - started, moved)
         for hook in self.on_step:
             hook(step)
+
+    def _read_pieces(self, model: _Model, pieces: dict[int, list[Sequence]]) -> None:
+        """Read each sequence's next piece of prompt, one ``llama_decode`` per piece length.
+
+        llama.cpp computes a stream's tokens in sub-batches with as many tokens for each stream;
+        a stream's token computed on its own takes another path, whose float sums differ in the
+        last bits (measured: logits up to 0.5 apart).  With pieces of one length per call and
+        never of one token, every prompt token is computed with others of its stream, however
+        the prompt was cut or shared: a greedy reply is then the same in any company, and the
+        serial engine's, which reads a prompt in one batch.
+        """
+        for length, group in pieces.items():
+            entries = [(token, i, seq) for seq in group
+                       for i, token in enumerate(seq.prompt[seq.fed:seq.fed + length], start=seq.fed)]
+            ends = {seq: len(seq.prompt) - 1 for seq in group if seq.fed + length == len(seq.prompt)}
+            for seq in group:
+                seq.fed += length
+            self._decode(model, entries, ends)
 
     def _decode(self, model: _Model, entries: list[tuple[int, int, Sequence]], sample: dict[Sequence, int]) -> None:
         """One ``llama_decode`` of ``entries``; then a token for each sequence in ``sample``, drawn
@@ -517,9 +533,9 @@ class _Model:
 
 
 def sharable(shared: int, seq: Sequence) -> int:
-    """How much of ``shared`` leading tokens ``seq`` may take from another: all but its last
-    token (read again, for its logits)."""
-    return min(shared, len(seq.prompt) - 1)
+    """How much of ``shared`` leading tokens ``seq`` may take from another: all but its last two
+    (read again, for its logits, and never a token on its own: see ``_read_pieces``)."""
+    return max(0, min(shared, len(seq.prompt) - 2))
 
 
 def common(a: list[int], b: list[int]) -> int:
