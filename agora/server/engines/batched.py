@@ -188,9 +188,6 @@ class BatchedEngine(LlamaEngine):
             yield text
             if self.ends_reply(gen, guard, text):
                 return
-            if gen.cancelled.is_set():
-                gen.finish_reason = "cancelled"
-                return
 
     # -- the scheduler's side --------------------------------------------------------------------
 

@@ -214,9 +214,6 @@ class LlamaEngine(Engine):
                         yield text
                         if self.ends_reply(gen, guard, text):
                             return
-                    if gen.cancelled.is_set():
-                        gen.finish_reason = "cancelled"
-                        return
             except (ValueError, RuntimeError) as exc:
                 raise EngineError(f"llama.cpp: {exc}") from exc
             finally:
@@ -227,8 +224,12 @@ class LlamaEngine(Engine):
                 self._lock.release()
 
     def ends_reply(self, gen: Generation, guard: RepeatGuard, text: str) -> bool:
-        """Whether the reply ends after ``text``, its newest piece: it has begun to repeat itself
-        (a normal stop), or it is long enough and at a sentence end while the client set no cap."""
+        """Whether the reply ends after ``text``, its newest piece: its reader has gone (Stop),
+        it has begun to repeat itself (a normal stop), or it is long enough and at a sentence
+        end while the client set no cap."""
+        if gen.cancelled.is_set():
+            gen.finish_reason = "cancelled"
+            return True
         if guard.feed(text):
             log.info("reply ended by the loop guard: %s", guard.reason)
             self.loop_stops += 1
