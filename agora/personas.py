@@ -127,7 +127,7 @@ def _with_readings(persona: Persona, base: Path | None, source: str, who: str) -
     """``persona`` with its readings found (relative to ``base``) and checked readable, as absolute paths."""
     if not persona.readings:
         return persona
-    from .server.retrieval import (  # the server's own reader: what it refuses, refuse now
+    from .shared.retrieval import (  # the server's own reader: what it refuses, refuse now
         ReadingError,
         extract_text,
     )

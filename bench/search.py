@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agora.server.retrieval import Library  # noqa: E402
+from agora.shared.retrieval import Library  # noqa: E402
 
 SYLLABLES = ["ka", "lo", "mi", "ter", "on", "as", "vel", "dra", "sen", "ui", "pho", "rim", "tes", "gal", "ne", "is"]
 

@@ -13,9 +13,9 @@ import pytest
 from openai import OpenAI
 
 from agora.server import EmbeddedServer
-from agora.server.citations import best_sentence, cite, context
+from agora.shared.citations import best_sentence, cite, context
 from agora.server.engines import ScriptedEngine
-from agora.server.retrieval import MAX_FILE_BYTES, Library, passages
+from agora.shared.retrieval import MAX_FILE_BYTES, Library, passages
 from agora.server.store import SqliteStore
 from tests.support import sdk
 

@@ -13,8 +13,8 @@ from openai.lib.streaming import AssistantStreamManager
 from openai.types.beta.threads import Message, Run
 
 from ..personas import Persona
-from ..server.citations import without_markers
-from ..server.runs import ACTIVE  # the Assistants API's active run states
+from ..shared.citations import without_markers
+from ..shared.api import ACTIVE  # the Assistants API's active run states
 from .conversation import Conversation
 from .endings import ReplyEnded
 from .flow import Flow, cites, given

@@ -18,7 +18,7 @@ from typing import Any
 import openai
 
 from ..personas import Persona
-from ..server.runs import ACTIVE  # the Assistants API's active run states
+from ..shared.api import ACTIVE  # the Assistants API's active run states
 from .backend import Backend
 from .endings import ReplyEnded
 from .flow import given

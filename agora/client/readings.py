@@ -17,8 +17,8 @@ from pathlib import Path
 
 import openai
 
-from ..server.citations import PASSAGES, best_sentence, cite, context
-from ..server.retrieval import Library, extract_text
+from ..shared.citations import PASSAGES, best_sentence, cite, context
+from ..shared.retrieval import Library, extract_text
 
 # Each in-memory index (Chat backends) holds one set of readings; a few sets are kept.
 LOCAL_SETS = 16

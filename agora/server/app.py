@@ -22,7 +22,7 @@ from .files import FilesAPI
 from .limits import BODY_SECONDS, MAX_BODY, RequestLimits
 from .moderations import ModerationsAPI
 from .responses import ResponsesAPI
-from .retrieval import Library
+from ..shared.retrieval import Library
 from .runs import LIFETIME, RunExecutor, recover
 from .store import MemoryStore, SqliteStore, Store
 from .vector_stores import VectorStoresAPI

@@ -31,7 +31,8 @@ from .models import (
     VectorStoreIn,
     sdk_tools,
 )
-from .runs import ACTIVE, RunExecutor, message_text, text_block
+from ..shared.api import ACTIVE
+from .runs import RunExecutor, message_text, text_block
 from .sse import sse_response
 from .store import Store, new_id, now
 from .vector_stores import VectorStoresAPI

@@ -17,7 +17,7 @@ from openai.types import FileDeleted, FileObject, FilePurpose, VectorStore
 from .base import API, ListOrder, page
 from .engines import Engine
 from .errors import bad_request
-from .retrieval import MAX_FILE_BYTES, Library, ReadingError, extract_text
+from ..shared.retrieval import MAX_FILE_BYTES, Library, ReadingError, extract_text
 from .store import Store, new_id, now
 
 READ_ON_ARRIVAL = ("assistants", "user_data")

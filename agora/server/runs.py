@@ -71,15 +71,15 @@ from openai.types.beta.threads.runs.run_step import LastError as StepError
 from openai.types.beta.threads.runs.run_step import Usage as StepUsage
 from pydantic import BaseModel
 
-from .citations import PASSAGES, Citation, cite, context, without_markers
+from ..shared.api import ACTIVE
+from ..shared.citations import PASSAGES, Citation, cite, context, without_markers
 from .engines import Deadline, Engine, Generation, ToolCall
-from .retrieval import Hit
+from ..shared.retrieval import Hit
 from .sse import message_delta
 from .store import Store, new_id, now
 
 log = logging.getLogger(__name__)
 
-ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 LIFETIME = 600.0  # seconds from creation to expires_at, as OpenAI's runs had
 SAVE_EVERY = 0.5  # seconds between saves of a growing message: a crash loses at most this much
 STOPPED = "The server stopped while this run was in progress."

@@ -34,7 +34,7 @@ from .models import (
     VectorStoreIn,
     VectorStoreUpdate,
 )
-from .retrieval import Hit, Library, ReadingError, extract_text
+from ..shared.retrieval import Hit, Library, ReadingError, extract_text
 from .store import Store, new_id, now
 
 STATUSES = ("in_progress", "completed", "failed", "cancelled")

@@ -35,7 +35,7 @@ from ..personas import (
     to_yaml,
 )
 from ..server.moderations import warm as warm_moderation
-from ..server.retrieval import READABLE, ReadingError, extract_text
+from ..shared.retrieval import READABLE, ReadingError, extract_text
 from .debate import DebateTab
 from .guardrails import RateLimiter, clean
 from .pacing import UpdatePacer

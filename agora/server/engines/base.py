@@ -87,15 +87,33 @@ class Generation:
 
 
 class Engine(ABC):
-    """Yields the text pieces of one reply; capabilities are class attributes."""
+    """Yields the text pieces of one reply.
+
+    Besides :meth:`stream`, it declares everything the app asks of the model it starts itself
+    (the page's badge, its status line while a model loads, how many students it takes at once),
+    with defaults for an engine that has nothing to load.
+    """
 
     name: ClassVar[str]
+    #: A real model computing on this machine's cores (the app then streams as many replies as it decodes at once).
+    local: ClassVar[bool] = False
     model_id: str
     parallel: int = 1  # replies generated at once: a local model's page takes this many students at a time
+    tiny: bool = False  # the 135M default: the page says better answers are one setting away
+    download: tuple[int, int] | None = None  # bytes fetched and total, while a model file downloads
 
     @abstractmethod
     def stream(self, gen: Generation) -> Iterator[str]:
         """Yield reply pieces for ``gen.messages``; update ``gen``'s usage fields."""
+
+    @property
+    def loaded(self) -> bool:
+        """Whether :meth:`load` has nothing left to do."""
+        return True
+
+    def load(self) -> object:
+        """Load the model now (fetching it first if need be) rather than on the first request."""
+        return None
 
     @property
     def waiting(self) -> int:

@@ -105,6 +105,7 @@ class LlamaEngine(Engine):
     """
 
     name: ClassVar[str] = "llama-serial"
+    local: ClassVar[bool] = True
 
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 2048,
                  n_threads: int | None = None, reply_tokens: int = 384, sampling: Sampling = Sampling(),
@@ -112,8 +113,8 @@ class LlamaEngine(Engine):
         self.model = str(model_path) if model_path else None  # a path, or a Hub reference resolved on load
         self.model_path = smollm2_path() if self.model is None else Path(self.model)  # a Hub file: set on load
         self.model_id = SMOLLM2_MODEL_ID if self.model is None else Path(self.model.rpartition(":")[2]).stem
-        self.tiny = model_path is None  # the 135M default: the page says better answers are one setting away
-        self.download: tuple[int, int] | None = None  # bytes fetched and total, while a Hub file downloads
+        self.tiny = model_path is None
+        self.download = None
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
         self.reply_tokens = reply_tokens
