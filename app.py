@@ -1,8 +1,9 @@
 """Agora: talk with great philosophers; each reply streams in token by token.
 
 ``python app.py`` starts the backend (the embedded server, if no URL or key is set) and serves
-the page; ``gradio app.py`` serves it and reloads it whenever a file is saved.  The page itself
-is :class:`agora.web.page.AgoraPage`; importing this module builds nothing until ``demo`` is read.
+the page; ``gradio app.py`` serves it and reloads it whenever a file is saved.  The start-up
+(:mod:`agora.startup`) makes the classroom and its backend; the page itself is
+:class:`agora.web.page.AgoraPage`.  Importing this module builds nothing until ``demo`` is read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 
+from agora import startup
 from agora.config import SettingsError
 from agora.personas import PersonaError
 from agora.server.store import StoreError
@@ -23,7 +25,7 @@ from agora.web.page import AgoraPage
 def build() -> AgoraPage:
     """The page from the environment; a bad setting or persona file exits with its one line."""
     try:
-        return AgoraPage()
+        return AgoraPage(startup.classroom())
     except (PersonaError, SettingsError) as exc:
         if __name__ != "__main__" or not gr.NO_RELOAD:
             raise
@@ -34,7 +36,7 @@ def main(page: AgoraPage) -> None:
     """Start the backend at once, serve the page, and wait."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        page.backend.start()
+        page.classroom.backend.start()
     except StoreError as exc:
         sys.exit(f"agora: {exc}")
     serve(page, **launch_options())

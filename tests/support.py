@@ -27,8 +27,11 @@ from openai.types.beta import Thread
 from openai.types.beta.threads import Message, Run
 from playwright.sync_api import Page, expect
 
+from agora import startup
+from agora.classroom import Classroom
 from agora.client import Backend
 from agora.config import Settings
+from agora.startup import Embedded
 from agora.web.launch import serve
 from agora.web.page import AgoraPage
 
@@ -145,7 +148,19 @@ class RunningApp:
 
     url: str
     demo: AgoraPage
-    backend: Backend
+
+    @property
+    def classroom(self) -> Classroom:
+        return self.demo.classroom
+
+    @property
+    def backend(self) -> Backend:
+        return self.classroom.backend
+
+    @property
+    def embedded(self) -> Embedded:
+        assert isinstance(self.backend.local, Embedded)
+        return self.backend.local
 
     @property
     def server_client(self) -> OpenAI:
@@ -153,8 +168,8 @@ class RunningApp:
         return self.backend.client()
 
     def threads(self) -> list[Thread]:
-        assert self.backend.server is not None
-        return self.backend.server.app.state.store.children("thread", None, Thread)
+        assert self.embedded.server is not None
+        return self.embedded.server.app.state.store.children("thread", None, Thread)
 
     def thread_with(self, text: str) -> Thread:
         """The one thread whose messages contain ``text``."""
@@ -200,14 +215,13 @@ def running_app(env: dict[str, str] | None = None, port: int | None = None, laun
             env["AGORA_PERSONAS"] = str(stack.enter_context(personas_without_samples()))
         settings = Settings.from_env({"AGORA_ENGINE": "scripted", "AGORA_SCRIPTED_DELAY": "0.02",
                                       "AGORA_DB": ":memory:", **env})
-        backend = Backend(settings, **server_options)
-        demo = AgoraPage(settings, backend)
+        demo = AgoraPage(startup.classroom(settings, **server_options))
         url = serve(demo, quiet=True, server_name="127.0.0.1", server_port=port, **(launch or {}))
         try:
-            yield RunningApp(url, demo, backend)
+            yield RunningApp(url, demo)
         finally:
             demo.close()
-            backend.close()
+            demo.classroom.backend.close()
 
 
 READINGS = ROOT / "tests" / "readings"

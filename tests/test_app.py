@@ -64,7 +64,7 @@ def test_sample_turns_open_the_conversation_in_the_question_language(agora: Runn
     """With the shipped personas, the model sees the persona's sample exchange before the student's
     first question — the French one for a question in French — and once only."""
     with running_app({"AGORA_API": agora.backend.api, "AGORA_PERSONAS": str(ROOT / "personas.yaml")}) as shipped:
-        kant = shipped.demo.by_id["kant"]
+        kant = shipped.classroom.by_id["kant"]
         english, french = kant.samples[0], kant.translations["fr"].samples[0]  # type: ignore[index]
         client = Client(shipped.url, verbose=False)
         client.predict("Que dois-je faire ?", "kant", api_name="/chat")
@@ -131,8 +131,8 @@ def test_stop_mid_reply_then_next_message_works(agora: RunningApp) -> None:
         runs = agora.runs(thread.id)
         assert [r.status for r in runs] == ["cancelled", "completed"]
         assert agora.messages(thread.id)[1].status == "incomplete"
-    assert agora.backend.server is not None
-    assert agora.backend.server.app.state.executor.busy() == 0
+    assert agora.embedded.server is not None
+    assert agora.embedded.server.app.state.executor.busy() == 0
 
 
 def test_persona_model_and_temperature_reach_the_backend(agora: RunningApp, tmp_path: Path) -> None:
@@ -156,7 +156,7 @@ def check_assistant_reuse(agora: RunningApp) -> None:
     persona = PERSONAS["confucius"]
     first = agora.backend.assistant_id(persona)
     assert agora.backend.assistant_id(persona) == first  # cached
-    fresh = Backend(agora.backend.settings)  # another app process, same server
+    fresh = Backend(agora.backend.settings, agora.backend.local)  # another app process, same server
     fresh._client = agora.backend.client()
     assert fresh.assistant_id(persona) == first  # found by metadata, not created again
     found = agora.server_client.beta.assistants.retrieve(first)
@@ -165,7 +165,7 @@ def check_assistant_reuse(agora: RunningApp) -> None:
     # Sixteen students who open one persona at once share one assistant: a thread must not
     # hold replies from two assistants of one persona.
     plato = PERSONAS["plato"].model_copy(update={"instructions": f"You are Plato. {uuid.uuid4().hex}"})
-    crowd = Backend(agora.backend.settings)
+    crowd = Backend(agora.backend.settings, agora.backend.local)
     crowd._client = agora.backend.client()
     with ThreadPoolExecutor(16) as pool:
         ids = set(pool.map(lambda _: crowd.assistant_id(plato), range(16)))
@@ -178,5 +178,5 @@ def test_a_thread_the_server_lost_starts_afresh() -> None:
     """A conversation restored from the browser may name a thread a memory-only server forgot."""
     with running_app({"AGORA_API": "assistants"}) as agora:
         conv = Conversation(persona_id="plato", thread_id="thread_gone")
-        reply = "".join(make_flow(agora.backend).stream(conv, agora.demo.by_id["plato"], "hello again"))
+        reply = "".join(make_flow(agora.backend).stream(conv, agora.classroom.by_id["plato"], "hello again"))
         assert reply.startswith("[turn 1] You asked: hello again") and conv.thread_id != "thread_gone"

@@ -320,7 +320,7 @@ def test_thumbs_down_and_flag_reach_the_teachers_view(browser: Browser) -> None:
         expect(table).to_contain_text("Is lying ever right?")
         expect(table).to_contain_text("dislike")
         expect(table).to_contain_text("flag")
-        assert sorted(f.kind for f in agora.demo.records.feedback()) == ["dislike", "flag"]  # once each
+        assert sorted(f.kind for f in agora.classroom.records.feedback()) == ["dislike", "flag"]  # once each
         expect(page.locator("#agora-teacher-password input")).to_have_value("")
         page.screenshot(path=str(DOCS / "teacher.png"))
         page.locator("#agora-teacher-since textarea").fill("someday")

@@ -8,16 +8,14 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-import gradio as gr
 import httpx
 import pytest
 from gradio_client import Client
 
-from agora.client import Backend
+from agora import startup
+from agora.classroom import Classroom, ClassroomError, Session
+from agora.classroom.records import Feedback, SqliteRecords
 from agora.config import Settings
-from agora.web.page import AgoraPage
-from agora.web.records import Feedback, SqliteRecords
-from agora.web.session import Session
 from tests.support import personas_without_samples, running_app
 
 CAP = "⚠️ You have used today's 2 messages; the philosophers will be glad to talk again tomorrow."
@@ -52,42 +50,39 @@ def test_the_daily_cap_holds_per_ip_across_a_restart_and_refused_messages_go_now
         assert len(threads) == 1 and len(agora.messages(threads[0].id)) == 4  # nothing refused was sent
     with running_app(env) as restarted:
         assert Client(restarted.url, verbose=False).predict("again", "plato", api_name="/chat") == CAP
-        assert restarted.backend.server is None  # nothing reached a backend: it was never even started
+        assert restarted.embedded.server is None  # nothing reached a backend: it was never even started
     with running_app({**env, "AGORA_RECORDS": str(tmp_path / "another-day.db")}) as fresh:
         assert Client(fresh.url, verbose=False).predict("again", "plato", api_name="/chat").startswith("[turn 1]")
 
 
 @pytest.fixture
-def teacher_page(tmp_path: Path) -> Iterator[AgoraPage]:
+def classroom(tmp_path: Path) -> Iterator[Classroom]:
     with personas_without_samples() as personas:
         settings = Settings.from_env({"AGORA_ENGINE": "scripted", "AGORA_DB": str(tmp_path / "agora.db"),
                                       "AGORA_PERSONAS": str(personas), "AGORA_TEACHER_PASSWORD": "hemlock"})
-        backend = Backend(settings)
-        page = AgoraPage(settings, backend)
-        page.records.add(Feedback.now("flag", "plato", "A question", "=HYPERLINK(\"http://evil\")"))
-        yield page
-        page.records.close()
-        backend.close()
+        room = startup.classroom(settings)
+        room.records.add(Feedback.now("flag", "plato", "A question", "=HYPERLINK(\"http://evil\")"))
+        yield room
+        room.close()
+        room.backend.close()
 
 
-def test_the_teachers_view_opens_only_with_its_password(teacher_page: AgoraPage) -> None:
-    session = Session()
-    with pytest.raises(gr.Error, match="locked: type the teacher's password first"):
-        teacher_page.teacher_rows("all", "all", "", session)
-    with pytest.raises(gr.Error, match="not the teacher's password"):
-        teacher_page.open_teacher_view("Hemlock", "all", "all", "", session)
-    table, _, password = teacher_page.open_teacher_view("hemlock", "all", "all", "", session)
-    assert [row[1:4] for row in table.value["data"]] == [["flag", "plato", "A question"]]
-    assert password.value == ""  # the password does not stay in the page
-    csv_file = teacher_page.teacher_csv_file("flag", "plato", "", session)
-    assert "'=HYPERLINK" in csv_file  # a spreadsheet shows it as text, does not run it
+def test_the_teachers_view_opens_only_with_its_password(classroom: Classroom) -> None:
+    view, session = classroom.teacher, Session()
+    with pytest.raises(ClassroomError, match="locked: type the teacher's password first"):
+        view.rows(session, "all", "all", "")
+    with pytest.raises(ClassroomError, match="not the teacher's password"):
+        view.unlock("Hemlock", session)
+    view.unlock("hemlock", session)
+    assert [row[1:4] for row in view.rows(session, "all", "all", "")] == [["flag", "plato", "A question"]]
+    assert "'=HYPERLINK" in view.csv(session, "flag", "plato", "")  # a spreadsheet shows it as text, does not run it
     # Five wrong tries and this session may try no more.
     other = Session()
     for _ in range(5):
-        with pytest.raises(gr.Error):
-            teacher_page.open_teacher_view("guess", "all", "all", "", other)
-    with pytest.raises(gr.Error, match="Too many wrong passwords"):
-        teacher_page.open_teacher_view("hemlock", "all", "all", "", other)
+        with pytest.raises(ClassroomError):
+            view.unlock("guess", other)
+    with pytest.raises(ClassroomError, match="Too many wrong passwords"):
+        view.unlock("hemlock", other)
 
 
 @pytest.mark.parametrize(("kind", "persona", "since", "message"), [
@@ -97,20 +92,20 @@ def test_the_teachers_view_opens_only_with_its_password(teacher_page: AgoraPage)
     ("all", "all", "2026-13-45", "since: '2026-13-45' is not a date (YYYY-MM-DD)"),
     ("flag", ["plato"], "", "persona: \"['plato']\" is not a persona of this app"),
 ])
-def test_the_teachers_filters_refuse_malformed_values_in_one_line(teacher_page: AgoraPage, kind: object,
+def test_the_teachers_filters_refuse_malformed_values_in_one_line(classroom: Classroom, kind: object,
                                                                    persona: object, since: str, message: str) -> None:
-    session = Session()
-    teacher_page.open_teacher_view("hemlock", "all", "all", "", session)
-    for handler in (teacher_page.teacher_rows, teacher_page.teacher_csv_file):
-        with pytest.raises(gr.Error) as err:
-            handler(kind, persona, since, session)  # type: ignore[arg-type]
-        assert message in str(err.value.message) and "\n" not in str(err.value.message)
-    assert len(teacher_page.records.feedback()) == 1
+    view, session = classroom.teacher, Session()
+    view.unlock("hemlock", session)
+    for handler in (view.rows, view.csv):
+        with pytest.raises(ClassroomError) as err:
+            handler(session, kind, persona, since)
+        assert message in str(err.value) and "\n" not in str(err.value)
+    assert len(classroom.records.feedback()) == 1
 
 
 def test_nothing_of_the_teachers_view_is_in_the_public_api(tmp_path: Path) -> None:
     with running_app({"AGORA_TEACHER_PASSWORD": "hemlock"}) as agora:
-        agora.demo.records.add(Feedback.now("flag", "plato", "secret-question-7", "an answer"))
+        agora.classroom.records.add(Feedback.now("flag", "plato", "secret-question-7", "an answer"))
         api = Client(agora.url, verbose=False).view_api(return_format="dict", print_info=False)
         assert list(api["named_endpoints"]) == ["/chat", "/debate_turn"] and api["unnamed_endpoints"] == {}
         config = httpx.get(agora.url + "config", timeout=10).text
@@ -118,14 +113,14 @@ def test_nothing_of_the_teachers_view_is_in_the_public_api(tmp_path: Path) -> No
         assert "agora-teacher-tab" in config  # the tab is there, empty until the password is typed
 
 
-def test_a_session_goes_on_after_a_reload_only_under_the_servers_seal(teacher_page: AgoraPage) -> None:
+def test_a_session_goes_on_after_a_reload_only_under_the_servers_seal(classroom: Classroom) -> None:
     """The browser keeps its session id (so its daily count survives a reload); a forged one is ignored."""
     student = Session()
-    saved = teacher_page.remember([{"role": "assistant", "content": "hi"}], "plato", student, {})
+    saved = classroom.keeping.remember([{"role": "assistant", "content": "hi"}], "plato", student, {})
     reloaded = Session()
-    teacher_page.restore(saved, reloaded, "en-US", None)  # type: ignore[arg-type]
+    classroom.keeping.restore(saved, reloaded)
     assert reloaded.id == student.id
     forged = {**saved, "session": {"id": "someone-else", "seal": saved["session"]["seal"]}}
     stranger = Session()
-    teacher_page.restore(forged, stranger, "en-US", None)  # type: ignore[arg-type]
+    classroom.keeping.restore(forged, stranger)
     assert stranger.id not in (student.id, "someone-else")

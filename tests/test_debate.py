@@ -7,14 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import gradio as gr
 import pytest
 from gradio_client import Client
 
-from agora.client.debate import MODERATOR, Debate, Turn
+from agora.classroom import Session
+from agora.classroom.debate import CLASS, Debate, Seat, Turn, restore, saved
+from agora.client.conversation import Ending
 from agora.personas import CUSTOM_ID, load_personas, persona_from_form
-from agora.web.debate import Seat
-from agora.web.session import Session
 from tests.support import RunningApp, running_app
 
 FLOWS = ["assistants", "responses", "chat"]
@@ -82,24 +81,30 @@ def test_bad_requests_get_one_line(agora: RunningApp, speakers: list[str], speak
 
 
 def test_the_browser_copy_is_checked_and_keeps_no_thread() -> None:
-    debate = Debate(QUESTION, ["kant", "beauvoir"], [Turn("kant", "No."), Turn(MODERATOR, "Why?")], thread_id="t_1")
-    saved = debate.saved()
-    assert "thread_id" not in saved
-    forged = {**saved, "speakers": ["kant", "evil"], "turns": [*saved["turns"], {"speaker": "evil", "text": "x"}]}
-    assert Debate.restore(forged, {"kant", "beauvoir"}) is None
-    restored = Debate.restore({**saved, "turns": [*saved["turns"], {"speaker": "plato", "text": "x"}, "junk"]},
-                              {"kant", "beauvoir"})
+    names = {"kant": "Immanuel Kant", "beauvoir": "Simone de Beauvoir"}
+    debate = Debate(QUESTION, ["kant", "beauvoir"], [Turn("kant", "No."), Turn(CLASS, "Why?"),
+                                                     Turn("beauvoir", "Because", Ending("stopped"))],
+                    names=names, thread_id="t_1")
+    kept = saved(debate)
+    assert "thread_id" not in kept
+    forged = {**kept, "speakers": ["kant", "evil"], "turns": [*kept["turns"], {"speaker": "evil", "text": "x"}]}
+    assert restore(forged, names) is None
+    assert restore({**kept, "speakers": "kant"}, names) is None
+    restored = restore({**kept, "turns": [*kept["turns"], {"speaker": "plato", "text": "x"}, "junk"]}, names)
     assert restored is not None and restored.turns == debate.turns and restored.thread_id is None
-    assert debate.markdown({"kant": "Immanuel Kant", "beauvoir": "Simone de Beauvoir"}).splitlines()[:8] == [
+    assert debate.markdown().splitlines()[:8] == [
         f"# Debate: {QUESTION}", "", "*Immanuel Kant, Simone de Beauvoir*", "", "## Immanuel Kant", "", "No.", ""]
+    assert "Because …" in debate.markdown()
 
 
 def test_a_persona_made_in_the_page_can_debate(agora: RunningApp) -> None:
-    page: Any = agora.demo
+    classroom, seat = agora.classroom, Seat()
     session = Session(lang="en", custom=persona_from_form("Hypatia", "You are Hypatia of Alexandria, a teacher of "
                                                            "mathematics and philosophy.", "", ""))
-    seat = Seat()
-    *_, (shown, _, saved) = page.debate.turns(["kant", CUSTOM_ID], ["kant", CUSTOM_ID], QUESTION, "", seat, session,
-                                             gr.Request())
-    assert "**Hypatia**" in shown[-1]["content"] and "Immanuel Kant said:" in shown[-1]["content"]
-    assert saved["speakers"] == ["kant", CUSTOM_ID] and len(saved["turns"]) == 2
+    debate, heard = classroom.debates.open(seat, ["kant", CUSTOM_ID], QUESTION, "", session, None)
+    assert heard and debate.names[CUSTOM_ID] == "Hypatia"
+    for speaker in ["kant", CUSTOM_ID]:
+        list(classroom.debates.speak(seat, debate, speaker, session))
+    assert [t.speaker for t in debate.turns] == ["kant", CUSTOM_ID]
+    assert "Immanuel Kant said:" in debate.turns[-1].text
+    assert saved(debate)["speakers"] == ["kant", CUSTOM_ID] and len(saved(debate)["turns"]) == 2

@@ -15,14 +15,14 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from agora.client import Backend
+from agora import startup
+from agora.classroom import Session
+from agora.classroom.admission import RateLimiter, clean
 from agora.client.backend import origin
 from agora.config import Settings
 from agora.personas import PersonaError, load_personas, parse_personas
-from agora.web.guardrails import RateLimiter, clean
 from agora.web.page import AgoraPage
 from agora.web.sanitise import safe_html
-from agora.web.session import Session
 from tests.support import personas_without_samples, running_app
 
 GOOD_ENTRY = """
@@ -87,9 +87,10 @@ def page(tmp_path: Path) -> Any:
     with personas_without_samples() as personas:
         settings = Settings.from_env({"AGORA_ENGINE": "scripted", "AGORA_DB": str(tmp_path / "agora.db"),
                                       "AGORA_PERSONAS": str(personas), "AGORA_CUSTOM_MODELS": "allowed-model"})
-        backend = Backend(settings)
-        yield AgoraPage(settings, backend)
-        backend.close()
+        page = AgoraPage(startup.classroom(settings))
+        yield page
+        page.close()
+        page.classroom.backend.close()
 
 
 FORGED_PERSONA = {"id": "custom", "name": "Mallory", "dates": "now", "tagline": "t", "avatar": "x",
@@ -102,7 +103,7 @@ def test_a_forged_custom_persona_cannot_choose_its_model_or_parameters(page: Ago
     page.restore({"custom_persona": FORGED_PERSONA}, session, "en-US", None)  # type: ignore[arg-type]
     assert session.custom is not None and session.custom.instructions == FORGED_PERSONA["instructions"]
     assert session.custom.model is None and session.custom.temperature is None and session.custom.assistant_id is None
-    assert page.backend.model_for(session.custom) == page.backend.default_model
+    assert page.classroom.backend.model_for(session.custom) == page.classroom.backend.default_model
     allowed = Session()
     page.restore({"custom_persona": {**FORGED_PERSONA, "model": "allowed-model"}}, allowed, "en-US", None)  # type: ignore[arg-type]
     assert allowed.custom is not None and allowed.custom.model == "allowed-model"  # on the teacher's allow-list
@@ -126,7 +127,7 @@ def test_conversation_ids_from_the_browser_need_the_servers_seal(page: AgoraPage
     page.restore(unsealed, victim, "en-US", None)  # type: ignore[arg-type]
     assert victim.conversation.thread_id is None
     seal = saved["plato"]["conversation"]["seal"]
-    assert seal not in json.dumps(page.get_config_file(), default=str) and page.seal._key.hex() not in json.dumps(page.get_config_file(), default=str)
+    assert seal not in json.dumps(page.get_config_file(), default=str) and page.classroom.seal._key.hex() not in json.dumps(page.get_config_file(), default=str)
 
 
 # ------------------------------------------------------------------ persona files
@@ -210,24 +211,24 @@ def test_the_badge_shows_scheme_host_and_port_only() -> None:
     url = "https://teacher:hunter2@llm.school.example:8443/v1/secret-path?token=abc"
     assert origin(url) == "https://llm.school.example:8443"
     settings = Settings.from_env({"OPENAI_BASE_URL": url, "AGORA_API": "chat", "AGORA_MODEL": "m", "AGORA_DB": ":memory:"})
-    page = AgoraPage(settings)
+    page = AgoraPage(startup.classroom(settings))
     page_config = json.dumps(page.get_config_file(), default=str)
-    assert "llm.school.example:8443" in page.about_backend("en")
+    assert "llm.school.example:8443" in page.classroom.about_backend("en")
     for secret in ("hunter2", "teacher:", "secret-path", "token=abc"):
-        assert secret not in page.about_backend("en") and secret not in page_config
+        assert secret not in page.classroom.about_backend("en") and secret not in page_config
 
 
 def test_the_rate_limiter_keys_on_session_ids_and_forgets_idle_ones() -> None:
     limiter = RateLimiter(1, None)
     for _ in range(200):  # new sessions, the old ones collected: CPython hands their addresses out again
-        assert limiter.check(Session(), None) is None
+        assert limiter.check(Session().id, None) is None
         gc.collect()
     limiter.WINDOW = 0.2  # type: ignore[misc]
     time.sleep(0.3)
-    assert limiter.check(Session(), None) is None
+    assert limiter.check(Session().id, None) is None
     assert len(limiter) == 1  # only the newest session is remembered
     session = Session()
-    assert limiter.check(session, None) is None and limiter.check(session, None) is not None
+    assert limiter.check(session.id, None) is None and limiter.check(session.id, None) is not None
 
 
 def test_building_the_page_writes_nothing_beside_its_modules(page: AgoraPage) -> None:

@@ -18,7 +18,8 @@ import yaml
 from gradio_client import Client
 from openai import OpenAI
 
-from agora.client.moderation import ReplyWatch, Verdict
+from agora.classroom.reply import ReplyWatch
+from agora.client.moderation import Verdict
 from agora.config import Settings
 from tests.support import ROOT, RunningApp, running_app
 
@@ -56,7 +57,7 @@ def test_a_hurtful_message_is_not_sent_and_the_teacher_sees_it(agora: RunningApp
     reply = client.predict(HURTFUL[0], "plato", api_name="/chat")
     assert reply.startswith("⚠️ This message was not sent: it reads as hurtful (harassment).")
     assert not any(HURTFUL[0] in str(m.content) for t in agora.threads() for m in agora.messages(t.id))
-    hit = agora.demo.records.feedback(("moderation",))[0]
+    hit = agora.classroom.records.feedback(("moderation",))[0]
     assert (hit.persona, hit.question, hit.detail) == ("plato", HURTFUL[0], "harassment")
     # The conversation goes on; the refused message is not part of it.
     assert client.predict("What is justice? [[echo]]", "plato", api_name="/chat").endswith("| user: What is justice?")
@@ -93,13 +94,13 @@ def test_a_reply_that_turns_hurtful_is_stopped_and_replaced_by_a_notice() -> Non
             assert "moron" not in updates[-1] and max(map(len, updates)) < 600  # of a ~2,300-character echo
             run = agora.runs(agora.threads()[0].id)[-1]
             assert run.status == "cancelled"  # stopped mid-stream on the backend too
-            hit = agora.demo.records.feedback(("moderation",))[0]
+            hit = agora.classroom.records.feedback(("moderation",))[0]
             assert hit.question == "Tell me [[echo]]" and "moron" in hit.answer and hit.detail == "harassment"
 
 
 def test_moderation_is_one_setting_away_from_off() -> None:
     with running_app({"AGORA_MODERATION": "false"}) as agora:
-        assert agora.demo.moderator is None
+        assert agora.classroom.moderator is None
         assert Client(agora.url, verbose=False).predict(HURTFUL[0], "plato", api_name="/chat").startswith("[turn 1]")
     assert Settings.from_env({"AGORA_MODERATION_THRESHOLDS": "harassment=0.5"}).thresholds["harassment"] == 0.5
 

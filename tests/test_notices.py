@@ -9,8 +9,8 @@ from typing import get_args
 import pytest
 from gradio_client import Client
 
+from agora.classroom.notices import NOTICES, language, say
 from agora.client.conversation import EndKind
-from agora.web.strings import NOTICES, language, say
 from tests.support import RunningApp, running_app
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from openai.types.beta.threads import Message
 
+from agora.classroom.seal import browser_secret
 from agora.server.store import SqliteStore
-from agora.web.session import browser_secret
 from tests.support import free_port, sdk, server_process
 
 

@@ -13,10 +13,10 @@ import pytest
 from openai import OpenAI
 
 from agora.server import EmbeddedServer
-from agora.shared.citations import best_sentence, cite, context
 from agora.server.engines import ScriptedEngine
-from agora.shared.retrieval import MAX_FILE_BYTES, Library, passages
 from agora.server.store import SqliteStore
+from agora.shared.citations import best_sentence, cite, context
+from agora.shared.retrieval import MAX_FILE_BYTES, Library, passages
 from tests.support import sdk
 
 READINGS = Path(__file__).resolve().parent / "readings"

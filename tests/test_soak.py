@@ -37,7 +37,7 @@ def test_64_concurrent_sessions(request: pytest.FixtureRequest) -> None:
         with ThreadPoolExecutor(SESSIONS) as pool:
             nonces = list(pool.map(session, range(SESSIONS)))
         assert errors == []
-        store = agora.backend.server.app.state.store  # type: ignore[union-attr]
+        store = agora.embedded.server.app.state.store  # type: ignore[union-attr]
         threads = store.children("thread", None, Thread)
         assert len(threads) == SESSIONS
         for thread in threads:

@@ -1,27 +1,33 @@
 """The Assistants flow: a thread per conversation; each turn is one streaming run, read through
-the SDK's event handler (``text_deltas``, ``current_run``, ``get_final_run()``)."""
+the SDK's event handler (``text_deltas``, ``current_run``, ``get_final_run()``).  A debate is one
+thread too, each turn a run of its speaker's assistant on it (the server names the others' words)."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import openai
-from openai.lib.streaming import AssistantStreamManager
+from openai.lib.streaming import AssistantEventHandler, AssistantStreamManager
 from openai.types.beta.threads import Message, Run
 
 from ..personas import Persona
-from ..shared.citations import without_markers
 from ..shared.api import ACTIVE  # the Assistants API's active run states
+from ..shared.citations import without_markers
 from .conversation import Conversation
 from .endings import ReplyEnded
-from .flow import Flow, cites, given
+from .flow import Discussion, Flow, cites, given
 from .readings import Reading, Source
 
 log = logging.getLogger(__name__)
 
+
+class OnThread(Protocol):
+    """What keeps a thread: a conversation or a discussion."""
+
+    thread_id: str | None
 
 
 class AssistantsFlow(Flow):
@@ -69,19 +75,41 @@ class AssistantsFlow(Flow):
                 run_stream = stack.enter_context(self._open(client, conv, persona, message, store))
             except (openai.BadRequestError, openai.NotFoundError) as exc:
                 run_stream = stack.enter_context(self._retry_open(client, conv, persona, message, store, exc))
-            finished = False
-            try:
-                for delta in run_stream.text_deltas:
-                    if conv.thread_id is None and run_stream.current_run is not None:
-                        conv.thread_id = run_stream.current_run.thread_id  # known before the first word shows
-                    if without_markers(delta):  # a delta of citation markers only: they become the sources box
-                        yield delta
-                finished = True
-            finally:
-                self._after(client, conv, run_stream.current_run, finished)
+            yield from self._relay(client, run_stream, conv)
         if store is not None:
             cites(conv, self._sources(client, run_stream.get_final_messages()))
         self._check(client, run_stream.get_final_run())
+
+    def turn(self, persona: Persona, rules: str, discussion: Discussion) -> Iterator[str]:
+        """A run of the speaker's assistant on the discussion's thread, with ``rules`` as additional
+        instructions and the class's words since the last turn.  A discussion without a thread (new,
+        or restored from the browser) gets one with everything said so far."""
+        client = self.backend.client()
+        pending: Any = discussion.unheard()
+        if discussion.thread_id is None:
+            discussion.thread_id = client.beta.threads.create(
+                messages=discussion.seen_by(None), metadata={"agora_debate": "1"}).id  # type: ignore[arg-type]
+            pending = []
+        options = given(model=self.backend.model_for(persona), temperature=persona.temperature,
+                        max_completion_tokens=self.backend.settings.max_output_tokens)
+        with client.beta.threads.runs.stream(thread_id=discussion.thread_id, additional_instructions=rules,
+                                             assistant_id=self.backend.assistant_id(persona),
+                                             additional_messages=pending, **options) as run_stream:
+            yield from self._relay(client, run_stream, discussion)
+        self._check(client, run_stream.get_final_run())
+
+    def _relay(self, client: openai.OpenAI, run_stream: AssistantEventHandler, holder: OnThread) -> Iterator[str]:
+        """The run's text as it streams; a run left mid-reply (Stop) is cancelled on the server."""
+        finished = False
+        try:
+            for delta in run_stream.text_deltas:
+                if holder.thread_id is None and run_stream.current_run is not None:
+                    holder.thread_id = run_stream.current_run.thread_id  # known before the first word shows
+                if without_markers(delta):  # a delta of citation markers only: they become the sources box
+                    yield delta
+            finished = True
+        finally:
+            self._after(client, holder, run_stream.current_run, finished)
 
     def _sources(self, client: openai.OpenAI, messages: list[Message]) -> list[Source]:
         """What the reply's file_citation annotations point at (a file once, with its quote)."""
@@ -98,10 +126,10 @@ class AssistantsFlow(Flow):
         return list(sources.values())
 
     @staticmethod
-    def _after(client: openai.OpenAI, conv: Conversation, run: Run | None, finished: bool) -> None:
+    def _after(client: openai.OpenAI, holder: OnThread, run: Run | None, finished: bool) -> None:
         if run is None:
             return
-        conv.thread_id = conv.thread_id or run.thread_id
+        holder.thread_id = holder.thread_id or run.thread_id
         if not finished and run.status in ACTIVE:
             # Stopped mid-reply: cancel on the server so the next message works at once.
             try:

@@ -1,20 +1,22 @@
-"""Where replies come from: the embedded server, OpenAI, or another compatible server."""
+"""Where replies come from: the embedded server, OpenAI, or another compatible server.
+
+The client knows the embedded server only as a :class:`LocalServer` the app's start-up hands it
+(:mod:`agora.startup`): something that starts on first use and gives a base URL, with a
+:class:`LocalModel` behind it.  It imports nothing of the server.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import threading
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from openai import OpenAI
 
 from ..config import Settings, api_key
 from ..personas import Persona
-from ..server import EmbeddedServer
-from ..server.engines import Engine, LlamaEngine, build_engine
-from ..server.store import open_store
 from .readings import Shelf
 
 log = logging.getLogger(__name__)
@@ -22,9 +24,39 @@ log = logging.getLogger(__name__)
 OPENAI_DEFAULT_MODEL = "gpt-4.1-mini"
 
 
-def make_engine(settings: Settings) -> Engine:
-    return build_engine(settings.engine, settings.gguf, batch=settings.batch, threads=settings.threads, delay=settings.scripted_delay,
-                        first_delay=settings.scripted_first_delay, min_pieces=settings.scripted_pieces)
+class LocalModel(Protocol):
+    """What the app asks of a model it runs itself (the embedded server's engine)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def local(self) -> bool:
+        """A real model computing on this machine's cores."""
+    @property
+    def parallel(self) -> int:
+        """Replies it generates at once."""
+    @property
+    def tiny(self) -> bool:
+        """The tiny default model: the page says better answers are one setting away."""
+    @property
+    def download(self) -> tuple[int, int] | None:
+        """Bytes fetched and total, while its file downloads."""
+    @property
+    def loaded(self) -> bool: ...
+    def load(self) -> object:
+        """Load it now rather than on the first question."""
+
+
+class LocalServer(Protocol):
+    """An OpenAI-compatible server the app runs itself, started on first use."""
+
+    @property
+    def engine(self) -> LocalModel: ...
+    def start(self) -> str:
+        """Start it (once); its base URL."""
+    def stop(self) -> None: ...
 
 
 def origin(url: str) -> str:
@@ -40,16 +72,15 @@ def origin(url: str) -> str:
 class Backend:
     """One connection shared by all sessions; it holds no conversation state.
 
-    With no key and no base URL it starts the embedded server on a free loopback
-    port (lazily, on first use, or at once with :meth:`start`).
+    With ``local`` (the embedded server, when there is no key and no base URL) it starts that
+    server on first use, or at once with :meth:`start`.
     """
 
-    def __init__(self, settings: Settings, engine: Engine | None = None, **server_options: Any) -> None:
+    def __init__(self, settings: Settings, local: LocalServer | None = None) -> None:
         self.settings = settings
-        self.server_options = server_options  # for the embedded server, e.g. run_lifetime
         self.api = settings.resolved_api
-        self.engine = (engine or make_engine(settings)) if settings.embedded else None
-        self.server: EmbeddedServer | None = None
+        self.local = local
+        self.engine = local.engine if local is not None else None
         self._client: OpenAI | None = None
         self._lock = threading.Lock()
         self._assistant_ids: dict[tuple[str, str], str] = {}
@@ -80,12 +111,12 @@ class Backend:
     def tiny_model(self) -> str | None:
         """The model's name if replies come from the tiny default (SmolLM2-135M), else None."""
         engine = self.engine
-        return engine.model_id if isinstance(engine, LlamaEngine) and engine.tiny else None
+        return engine.model_id if engine is not None and engine.tiny else None
 
     @property
     def local_model(self) -> bool:
-        """Replies come from the one local llama.cpp model (served one at a time)."""
-        return isinstance(self.engine, LlamaEngine)
+        """Replies come from a real model on this machine's cores."""
+        return self.engine is not None and self.engine.local
 
     def start(self) -> OpenAI:
         return self.client()
@@ -94,11 +125,9 @@ class Backend:
         with self._lock:
             if self._client is None:
                 base_url: str | None
-                if self.engine is not None:
-                    self.server = EmbeddedServer(self.engine, store=open_store(self.settings.db or None),
-                                                 **self.server_options)
-                    base_url, key = self.server.start(), "embedded"
-                    log.info("embedded server at %s (engine %s)", base_url, self.engine.name)
+                if self.local is not None:
+                    base_url, key = self.local.start(), "embedded"
+                    log.info("embedded server at %s (engine %s)", base_url, self.local.engine.name)
                 else:
                     base_url, key = self.settings.base_url, api_key() or "not-needed"
                 self._client = OpenAI(base_url=base_url, api_key=key, timeout=self.settings.timeout, max_retries=2)
@@ -130,6 +159,6 @@ class Backend:
 
     def close(self) -> None:
         with self._lock:
-            if self.server is not None:
-                self.server.stop()
-            self.server, self._client = None, None
+            if self.local is not None:
+                self.local.stop()
+            self._client = None

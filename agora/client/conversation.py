@@ -40,6 +40,15 @@ class Exchange:
     sources: list[Source] = field(default_factory=list)
 
     @property
+    def text(self) -> str:
+        """The answer so far, under the name every reply has (:class:`agora.classroom.reply.Said`)."""
+        return self.answer
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self.answer = value
+
+    @property
     def heard(self) -> bool:
         """Whether the model saw this exchange: a message refused, or failed before a word, was not."""
         return bool(self.answer.strip())

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import openai
@@ -62,34 +61,3 @@ class Moderator:
         over = tuple(name for name, score in scores.items()
                      if isinstance(score, (int, float)) and score >= self.thresholds.get(name, 1.01))
         return Verdict(over) if over else None
-
-
-class ReplyWatch:
-    """Moderation of one reply as it streams, off the streaming thread: the text so far is checked
-    every ``every`` characters, one check at a time, so a slow moderation call (a round trip to
-    OpenAI) never holds the words back; a check that finds something stops the reply at the next
-    word."""
-
-    def __init__(self, check: Callable[[str], Verdict | None], pool: ThreadPoolExecutor, every: int) -> None:
-        self.check, self.pool, self.every = check, pool, every
-        self._pending: Future[Verdict | None] | None = None
-        self._checked = 0
-
-    def offer(self, text: str) -> Verdict | None:
-        """The reply so far, after each word: a verdict as soon as a check has found one."""
-        if self._pending is not None and self._pending.done():
-            verdict, self._pending = self._pending.result(), None
-            if verdict is not None:
-                return verdict
-        if self._pending is None and len(text) - self._checked >= self.every:
-            self._checked = len(text)
-            self._pending = self.pool.submit(self.check, text)
-        return None
-
-    def final(self, text: str) -> Verdict | None:
-        """The whole reply: the check in flight, then whatever it did not read."""
-        if self._pending is not None:
-            verdict, self._pending = self._pending.result(), None
-            if verdict is not None:
-                return verdict
-        return self.check(text) if len(text) > self._checked else None

@@ -1,5 +1,6 @@
 """The Responses flow (the Assistants API's successor): history in a server-side Conversation,
-else chained with ``previous_response_id``, else sent along as input items."""
+else chained with ``previous_response_id``, else sent along as input items.  A debate turn is one
+unstored response: the speaker's instructions and the debate as input."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from openai.types.responses import Response
 from ..personas import Persona
 from .conversation import Conversation
 from .endings import ReplyEnded
-from .flow import Flow, cites, given
+from .flow import Discussion, Flow, cites, given
 from .readings import Reading, Source, quote_for
 
 log = logging.getLogger(__name__)
@@ -83,15 +84,22 @@ class ResponsesFlow(Flow):
             conv.responses_mode = "history"
             yield from self._stream(client, conv, self._request(conv, persona, message, store), message)
 
+    def turn(self, persona: Persona, rules: str, discussion: Discussion) -> Iterator[str]:
+        request = given(model=self.backend.model_for(persona), instructions=f"{persona.instructions}\n\n{rules}",
+                        temperature=persona.temperature, max_output_tokens=self.backend.settings.max_output_tokens)
+        request.update(input=discussion.seen_by(persona.id), store=False)
+        yield from self._stream(self.backend.client(), None, request, "")
+
     @staticmethod
-    def _stream(client: openai.OpenAI, conv: Conversation, request: dict[str, Any], question: str) -> Iterator[str]:
+    def _stream(client: openai.OpenAI, conv: Conversation | None, request: dict[str, Any],
+                question: str) -> Iterator[str]:
         with client.responses.stream(**request) as stream:
             for event in stream:
-                if event.type == "response.created":
+                if event.type == "response.created" and conv is not None:
                     conv.previous_response_id = event.response.id
                 elif event.type == "response.output_text.delta":
                     yield event.delta
-                elif event.type in ("response.completed", "response.incomplete") and "tools" in request:
+                elif event.type in ("response.completed", "response.incomplete") and conv and "tools" in request:
                     cites(conv, sources(event.response, question))  # a reply cut short drew on them too
                 if event.type == "response.failed":
                     error = event.response.error

@@ -32,8 +32,8 @@ def serve(page: AgoraPage, **options: Any) -> str:
     the option from the listening socket on Linux.
     """
     # Each streaming reply holds a worker thread; Gradio's default pool (40) would queue the rest.
-    options.setdefault("max_threads", max(40, page.concurrency + 16))
-    limit = int(page.settings.max_upload_mb * (1 << 20))
+    options.setdefault("max_threads", max(40, page.classroom.concurrency + 16))
+    limit = int(page.classroom.settings.max_upload_mb * (1 << 20))
     options.setdefault("max_file_size", limit)
     app_kwargs = options.setdefault("app_kwargs", {})
     app_kwargs.setdefault("middleware", []).append(Middleware(PageGuard, max_body=limit, private=page.private_events))

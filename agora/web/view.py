@@ -1,4 +1,5 @@
-"""How a persona looks on the page: greeting, card, avatar, and the page's style."""
+"""How things look on the page: a persona's greeting, card and avatar, an answer and its
+sources, the page's style; and the small helpers every tab's handlers share."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import hashlib
 import html
 import tempfile
 from abc import ABCMeta
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -13,8 +16,45 @@ import gradio as gr
 from gradio.component_meta import ComponentMeta
 from gradio.components.chatbot import TextMessage
 
+from ..classroom import ClassroomError
+from ..classroom.notices import say, shown
+from ..client.conversation import Exchange
+from ..client.readings import Source
 from ..personas import Persona
 from .sanitise import CLASSES, safe_html
+
+Messages = list[dict[str, Any]]
+
+
+@contextmanager
+def as_toast() -> Iterator[None]:
+    """What the classroom refuses, shown as it says it: one line in an error toast."""
+    try:
+        yield
+    except ClassroomError as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def client_host(request: gr.Request | None) -> str | None:
+    """The client's IP address, for the limits per IP."""
+    return getattr(getattr(request, "client", None), "host", None)
+
+
+def asked(history: Messages) -> int:
+    """How many questions the chat shows (each began an exchange)."""
+    return sum(1 for msg in history if msg.get("role") == "user")
+
+
+def sources_message(sources: list[Source], lang: str) -> dict[str, Any]:
+    """The sources of an answer, as a collapsible chat message (Gradio's message metadata)."""
+    lines = [f"- **{s.filename}**" + (f" — “{s.quote}”" if s.quote else "") for s in sources]
+    return {"role": "assistant", "content": "\n".join(lines), "metadata": {"title": say("sources", lang), "status": "done"}}
+
+
+def answered(exchange: Exchange, lang: str) -> str | list[Any]:
+    """The answer as the chat shows it and, if it drew on readings (even if it was cut), its sources under it."""
+    text = shown(exchange, lang)
+    return [text, sources_message(exchange.sources, lang)] if exchange.sources else text
 
 
 class _NoStub(ComponentMeta):

@@ -1,4 +1,7 @@
-"""Guardrails for public deployments: clean input, per-session and per-IP rate limits."""
+"""Admission: whether a message from the class may go to the philosophers.  It is cleaned of
+invisible characters, then checked against Agora's limits (length, per-minute rates per session
+and per client IP, the daily cap), then moderated.  A chat question, a debate's question and an
+interjection all pass through here; what is refused never reaches the backend."""
 
 from __future__ import annotations
 
@@ -9,7 +12,12 @@ import threading
 import time
 import unicodedata
 from collections import defaultdict, deque
-from typing import Any
+from datetime import datetime, timezone
+
+from ..client.conversation import Ending
+from ..client.moderation import Moderator
+from ..config import Settings
+from .records import Feedback, Records
 
 _JOINERS = "\u200c\u200d"  # ZWNJ, ZWJ: spelling in Persian, Indic scripts; emoji sequences
 
@@ -77,15 +85,14 @@ class RateLimiter:
         for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.WINDOW]:
             del self._hits[key]
 
-    def check(self, session: Any, request: Any) -> int | None:
+    def check(self, session_id: str, host: str | None) -> int | None:
         """Seconds to wait if over a limit, else None (and the message is counted)."""
         if not self.per_session and not self.per_ip:
             return None
         now = time.monotonic()
         keys = []
         if self.per_session:
-            keys.append((f"session:{session.id}", self.per_session))
-        host = getattr(getattr(request, "client", None), "host", None)
+            keys.append((f"session:{session_id}", self.per_session))
         if self.per_ip and host:
             keys.append((f"ip:{host}", self.per_ip))
         with self._lock:
@@ -99,3 +106,41 @@ class RateLimiter:
             for key, _ in keys:
                 self._hits[key].append(now)
         return None
+
+
+class Admission:
+    """One per classroom: the limits and the moderator every message from the class passes."""
+
+    def __init__(self, settings: Settings, records: Records, moderator: Moderator | None) -> None:
+        self.settings, self.records, self.moderator = settings, records, moderator
+        self.rate_limiter = RateLimiter(settings.rate_per_session, settings.rate_per_ip)
+
+    def admit(self, text: str, session_id: str, host: str | None, persona_id: str) -> Ending | None:
+        """Why ``text`` may not go to the philosophers, if it may not: over a limit, or hurtful
+        (recorded for the teacher under ``persona_id``).  None: send it."""
+        return self.refusal(text, session_id, host) or self.screened(text, persona_id)
+
+    def refusal(self, text: str, session_id: str, host: str | None) -> Ending | None:
+        """Over one of Agora's limits (the message is counted against them)."""
+        if len(text) > self.settings.max_input_chars:
+            return Ending("too_long", {"length": len(text), "limit": self.settings.max_input_chars})
+        if (wait := self.rate_limiter.check(session_id, host)) is not None:
+            return Ending("too_many", {"wait": wait})
+        if (limit := self.settings.daily_messages) is not None and self.over_daily(limit, session_id, host):
+            return Ending("daily", {"limit": limit})
+        return None
+
+    def screened(self, text: str, persona_id: str) -> Ending | None:
+        """Moderation of a message before it is sent; what it stops is recorded for the teacher."""
+        verdict = self.moderator.check(text) if self.moderator is not None else None
+        if verdict is None:
+            return None
+        self.records.add(Feedback.now("moderation", persona_id, text, "", verdict.named))
+        return Ending("moderated_help" if verdict.self_harm else "moderated", {"categories": verdict.named})
+
+    def over_daily(self, limit: int, session_id: str, host: str | None) -> bool:
+        """Count this message for the session and the client's IP (in the records: a restart
+        forgets nothing); whether either went over ``limit`` today."""
+        today = datetime.now(timezone.utc).date()
+        keys = [f"session:{session_id}", *([f"ip:{host}"] if host else [])]
+        return max(self.records.count(key, today) for key in keys) > limit
