@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from fastapi import Depends, FastAPI, Request
 
+from ..shared.retrieval import Library
 from .assistants import AssistantsAPI, model_list
 from .base import REQUEST_SECONDS, Work
 from .chat import ChatAPI
@@ -22,7 +23,6 @@ from .files import FilesAPI
 from .limits import BODY_SECONDS, MAX_BODY, RequestLimits
 from .moderations import ModerationsAPI
 from .responses import ResponsesAPI
-from ..shared.retrieval import Library
 from .runs import LIFETIME, RunExecutor, recover
 from .store import MemoryStore, SqliteStore, Store
 from .vector_stores import VectorStoresAPI

@@ -14,10 +14,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from openai.types import FileDeleted, FileObject, FilePurpose, VectorStore
 
+from ..shared.retrieval import MAX_FILE_BYTES, Library, ReadingError, extract_text
 from .base import API, ListOrder, page
 from .engines import Engine
 from .errors import bad_request
-from ..shared.retrieval import MAX_FILE_BYTES, Library, ReadingError, extract_text
 from .store import Store, new_id, now
 
 READ_ON_ARRIVAL = ("assistants", "user_data")

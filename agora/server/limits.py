@@ -14,8 +14,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import OpenAIError
 from ..shared.retrieval import MAX_FILE_BYTES
+from .errors import OpenAIError
 
 MAX_BODY = 4 << 20       # bytes; OpenAI's own limit on a message is 256k characters
 MAX_UPLOAD = MAX_FILE_BYTES + (64 << 10)  # a multipart upload: one file and its form fields

@@ -53,13 +53,13 @@ from openai.types.responses.response_usage import (
 from openai.types.shared.response_format_text import ResponseFormatText
 from pydantic import BaseModel
 
-from .base import API, ListOrder, Work, page, unoffered_tools
 from ..shared.citations import PASSAGES, cite
 from ..shared.citations import context as citations_context
+from ..shared.retrieval import Hit
+from .base import API, ListOrder, Work, page, unoffered_tools
 from .engines import Engine, Generation
 from .errors import bad_request
 from .models import ConversationIn, ItemsIn, ResponseIn, content_text
-from ..shared.retrieval import Hit
 from .sse import Channel, response_text_delta, threaded_stream
 from .store import Store, new_id, now
 from .vector_stores import VectorStoresAPI

@@ -73,8 +73,8 @@ from pydantic import BaseModel
 
 from ..shared.api import ACTIVE
 from ..shared.citations import PASSAGES, Citation, cite, context, without_markers
-from .engines import Deadline, Engine, Generation, ToolCall
 from ..shared.retrieval import Hit
+from .engines import Deadline, Engine, Generation, ToolCall
 from .sse import message_delta
 from .store import Store, new_id, now
 

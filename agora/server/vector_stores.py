@@ -21,6 +21,7 @@ from openai.types.vector_stores import (
 from openai.types.vector_stores.vector_store_file import LastError
 from openai.types.vector_stores.vector_store_file_batch import FileCounts as BatchCounts
 
+from ..shared.retrieval import Hit, Library, ReadingError, extract_text
 from .base import API, ListOrder, page
 from .engines import Engine
 from .errors import bad_request, not_found
@@ -34,7 +35,6 @@ from .models import (
     VectorStoreIn,
     VectorStoreUpdate,
 )
-from ..shared.retrieval import Hit, Library, ReadingError, extract_text
 from .store import Store, new_id, now
 
 STATUSES = ("in_progress", "completed", "failed", "cancelled")
