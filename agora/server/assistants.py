@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from fastapi.responses import StreamingResponse
 from openai.types import VectorStore
 from openai.types.beta import Assistant, AssistantDeleted, Thread, ThreadDeleted
 from openai.types.beta.assistant import ToolResources, ToolResourcesFileSearch
@@ -14,7 +13,9 @@ from openai.types.beta.thread import ToolResourcesFileSearch as ThreadFileSearch
 from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.run import TruncationStrategy
 from openai.types.beta.threads.runs import RunStep
+from sse_starlette import EventSourceResponse
 
+from ..shared.api import ACTIVE
 from .base import API, ListOrder, Work, page
 from .engines import Engine
 from .errors import bad_request
@@ -31,7 +32,6 @@ from .models import (
     VectorStoreIn,
     sdk_tools,
 )
-from ..shared.api import ACTIVE
 from .runs import RunExecutor, message_text, text_block
 from .sse import sse_response
 from .store import Store, new_id, now
@@ -194,7 +194,8 @@ class AssistantsAPI(API):
 
     # ------------------------------------------------------------------ runs
 
-    def _start(self, thread: Thread, body: RunOptions, extra_instructions: str | None = None) -> Run | StreamingResponse:
+    def _start(self, thread: Thread, body: RunOptions,
+               extra_instructions: str | None = None) -> Run | EventSourceResponse:
         """Store a new run on ``thread`` and start it (called holding ``_writing``)."""
         asst = self.find("assistant", body.assistant_id, Assistant)
         last = self.store.latest("message", thread.id, Message)  # the question that starts the run

@@ -1,10 +1,12 @@
 """Server-sent events: frames, the channel from a worker thread to the response, and the
 per-token frames serialised directly.
 
-Every other object the server sends is built from the openai SDK's own types.  The per-token
-frames are sent once per generated piece, and building and dumping a pydantic model costs about
-100 µs each — at 64 streams that alone fills a core.  They are written as plain JSON of exactly
-the SDK's shape instead; ``tests/test_deltas.py`` checks them against the SDK types.
+The response is sse-starlette's :class:`EventSourceResponse`, given frames already encoded (it
+sends bytes as they are).  Every other object the server sends is built from the openai SDK's own
+types.  The per-token frames are sent once per generated piece, and building and dumping a
+pydantic model costs about 100 µs each — at 64 streams that alone fills a core.  They are written
+as plain JSON of exactly the SDK's shape instead; ``tests/test_deltas.py`` checks them against the
+SDK types.
 """
 
 from __future__ import annotations
@@ -16,10 +18,16 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from sse_starlette import EventSourceResponse
+from sse_starlette.sse import AppStatus
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+# On SIGTERM, sse-starlette would cut every stream in the process for good (a flag nothing resets).
+# The server ends its streams itself: :class:`~agora.server.app.Uvicorn` ends the runs first, so
+# each stream's last events say why, and uvicorn's graceful timeout bounds the rest.
+AppStatus.disable_automatic_graceful_drain()
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -79,11 +87,13 @@ class Channel:
                 return
 
 
-def sse_response(start: Callable[[Channel], Callable[[], None]]) -> StreamingResponse:
+def sse_response(start: Callable[[Channel], Callable[[], None]]) -> EventSourceResponse:
     """Stream what a worker sends on a channel, frame by frame, as it happens.
 
     ``start(channel)`` starts the worker and returns how to cancel it; if the client disconnects
-    before the worker is done, that is called, so the engine stops at once.
+    before the worker is done, that is called, so the engine stops at once.  No keep-alive pings:
+    a client notices a stalled reply by its read timeout (the app's ``AGORA_TIMEOUT``), which a
+    comment every few seconds would keep resetting.
     """
 
     async def frames() -> AsyncIterator[bytes]:
@@ -98,11 +108,11 @@ def sse_response(start: Callable[[Channel], Callable[[], None]]) -> StreamingRes
             if not finished:
                 cancel()
 
-    return StreamingResponse(frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return EventSourceResponse(frames(), headers=SSE_HEADERS, ping=0)
 
 
 def threaded_stream(work: Callable[[Channel, threading.Event], None], cancelled: threading.Event,
-                    track: Callable[[], AbstractContextManager[None]] = nullcontext) -> StreamingResponse:
+                    track: Callable[[], AbstractContextManager[None]] = nullcontext) -> EventSourceResponse:
     """Stream the frames ``work(channel, cancelled)`` sends from a worker thread of its own.
 
     ``cancelled`` is set when the client leaves (it may also be a deadline); ``track`` is held
