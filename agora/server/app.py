@@ -8,10 +8,11 @@ import secrets
 import socket
 import threading
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import uvicorn
 from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..shared.retrieval import Library
 from .assistants import AssistantsAPI, model_list
@@ -29,20 +30,31 @@ from .vector_stores import VectorStoresAPI
 
 log = logging.getLogger(__name__)
 
+NO_KEY = ("You didn't provide an API key. You need to provide your API key in an Authorization header using "
+          "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+_bearer = HTTPBearer(auto_error=False)
 
-def _auth(api_key: str | None) -> Any:
-    async def check(request: Request) -> None:
-        if api_key is None:
-            return
-        header = request.headers.get("authorization", "")
-        if not header:
-            raise OpenAIError(401, "You didn't provide an API key. You need to provide your API key in an "
-                              "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip(), api_key):
+
+def _auth(api_key: str | None) -> list[Any]:
+    """The key check every route depends on (none without a key), answering as OpenAI does.
+
+    ``HTTPBearer`` reads the header; ``auto_error=False`` because its own refusal is FastAPI's
+    ``{"detail": "Not authenticated"}``, and OpenAI's SDK shows a missing key and a wrong one
+    differently.  The comparison takes constant time, on the bytes the client sent (a header
+    arrives as latin-1 text; comparing non-ASCII text would raise instead of refusing).
+    """
+    if api_key is None:
+        return []
+    expected = api_key.encode()
+
+    async def check(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                              Depends(_bearer)]) -> None:
+        if credentials is None and not request.headers.get("authorization"):
+            raise OpenAIError(401, NO_KEY)
+        if credentials is None or not secrets.compare_digest(credentials.credentials.encode("latin-1"), expected):
             raise OpenAIError(401, "Incorrect API key provided.", code="invalid_api_key")
 
-    return check
+    return [Depends(check)]
 
 
 def create_app(engine: Engine, *, store: Store | None = None, api_key: str | None = None,
@@ -59,7 +71,7 @@ def create_app(engine: Engine, *, store: Store | None = None, api_key: str | Non
     if (ended := recover(store)):
         log.warning("ended %d run(s) left in progress by a previous server", ended)
     # No /docs and no /openapi.json: the key check covers the API's routes, and those pages are not needed.
-    app = FastAPI(title="Agora embedded OpenAI-compatible server", dependencies=[Depends(_auth(api_key))],
+    app = FastAPI(title="Agora embedded OpenAI-compatible server", dependencies=_auth(api_key),
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(RequestLimits, max_body=max_body, body_seconds=body_seconds)
     install_error_handlers(app)
