@@ -94,7 +94,7 @@ class Classroom:
             return
         readings = self.readings_for(persona, session)
         yield from self.replies.stream(lambda: self.flow.stream(conv, persona, exchange.question, readings),
-                                       exchange, persona.id, exchange.question)
+                                       exchange, persona.id, exchange.question, lambda: self.flow.withdraw(conv))
         if exchange.ending is not None and exchange.ending.kind == "withheld":
             exchange.sources = []
 

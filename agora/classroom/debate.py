@@ -229,7 +229,7 @@ class Debates:
         ended = False
         try:
             yield from self.replies.stream(lambda: self.flow.turn(persona, rules, debate), turn, speaker,
-                                           debate.question)
+                                           debate.question, lambda: self.flow.withdraw(debate))
             ended = True
         finally:
             if not ended and turn.ending is None:

@@ -68,11 +68,13 @@ class Replies:
                  every: int = MODERATE_EVERY) -> None:
         self.moderator, self.records, self.pacer, self.timeout, self.every = moderator, records, pacer, timeout, every
 
-    def stream(self, deltas: Callable[[], Iterator[str]], said: Said, persona_id: str, question: str) -> Iterator[None]:
+    def stream(self, deltas: Callable[[], Iterator[str]], said: Said, persona_id: str, question: str,
+               withdraw: Callable[[], None] = lambda: None) -> Iterator[None]:
         """Write the reply that ``deltas()`` streams into ``said``; yield each time the page is
         due an update.  When it ends, ``said.ending`` says why if it ended early (withheld, cut,
-        failed…).  Closing this generator (the student pressed Stop) closes the flow's stream,
-        which cancels the run, and still checks what was shown."""
+        failed…); a withheld reply is also ``withdraw()``-n from the backend's conversation.
+        Closing this generator (the student pressed Stop) closes the flow's stream, which
+        cancels the run, and still checks what was shown."""
         watch = self._watch(persona_id, question)
         verdict: Verdict | None = None
         try:
@@ -88,18 +90,19 @@ class Replies:
                 verdict = watch.final(said.text)
         except GeneratorExit:  # stopped: what is on screen is checked all the same
             if watch is not None and (verdict := watch.final(said.text)) is not None:
-                self._withhold(said, verdict)
+                self._withhold(said, verdict, withdraw)
             raise
         except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
             said.ending = ending_for(exc, self.timeout, mid_reply=bool(said.text))
             if watch is not None:
                 verdict = watch.final(said.text)
         if verdict is not None:
-            self._withhold(said, verdict)
+            self._withhold(said, verdict, withdraw)
 
     @staticmethod
-    def _withhold(said: Said, verdict: Verdict) -> None:
+    def _withhold(said: Said, verdict: Verdict, withdraw: Callable[[], None]) -> None:
         said.text, said.ending = "", Ending("withheld", {"categories": verdict.named})
+        withdraw()
 
     def _watch(self, persona_id: str, question: str) -> ReplyWatch | None:
         """Moderation of this reply as it streams; what it stops is recorded for the teacher."""

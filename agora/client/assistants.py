@@ -98,6 +98,18 @@ class AssistantsFlow(Flow):
             yield from self._relay(client, run_stream, discussion)
         self._check(client, run_stream.get_final_run())
 
+    def withdraw(self, holder: OnThread) -> None:
+        """The thread's last run's messages leave it (the server would show them to the next run)."""
+        if holder.thread_id is None:
+            return
+        client = self.backend.client()
+        try:
+            for run in client.beta.threads.runs.list(thread_id=holder.thread_id, limit=1, order="desc").data:
+                for message in client.beta.threads.messages.list(thread_id=holder.thread_id, run_id=run.id).data:
+                    client.beta.threads.messages.delete(message.id, thread_id=holder.thread_id)
+        except openai.OpenAIError as exc:
+            log.warning("could not take a withheld reply off thread %s: %s", holder.thread_id, exc)
+
     def _relay(self, client: openai.OpenAI, run_stream: AssistantEventHandler, holder: OnThread) -> Iterator[str]:
         """The run's text as it streams; a run left mid-reply (Stop) is cancelled on the server."""
         finished = False

@@ -49,6 +49,11 @@ class Flow(ABC):
         exchange's ``sources`` (``conv.exchanges[-1]``).
         """
 
+    def withdraw(self, holder: Conversation | Discussion) -> None:
+        """Take back the last reply of ``holder`` (moderation withheld it), so that no later turn is
+        shown it.  Flows that send the history with each turn have nothing to do: the caller's
+        records no longer hold the reply."""
+
     @abstractmethod
     def turn(self, persona: Persona, rules: str, discussion: Discussion) -> Iterator[str]:
         """Yield ``persona``'s next turn in ``discussion``: its instructions followed by ``rules``
