@@ -98,6 +98,20 @@ def test_create_and_poll_answers_with_context_of_whole_thread(client: OpenAI) ->
     assert messages[0].content[0].text.value.startswith("[turn 2] You asked: Second question")  # type: ignore[union-attr]
 
 
+def test_a_deleted_message_is_gone_from_the_thread_and_from_what_the_next_run_is_shown(client: OpenAI) -> None:
+    asst, thread = setup_thread(client, "First question")
+    client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=20)
+    reply = client.beta.threads.messages.list(thread_id=thread.id).data[0]
+    deleted = client.beta.threads.messages.delete(reply.id, thread_id=thread.id)
+    assert (deleted.id, deleted.object, deleted.deleted) == (reply.id, "thread.message.deleted", True)
+    with pytest.raises(openai.NotFoundError):
+        client.beta.threads.messages.retrieve(reply.id, thread_id=thread.id)
+    client.beta.threads.messages.create(thread_id=thread.id, role="user", content="Again [[echo]]")
+    client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id, poll_interval_ms=20)
+    echo = client.beta.threads.messages.list(thread_id=thread.id).data[0].content[0].text.value  # type: ignore[union-attr]
+    assert "First question" in echo and "[turn 1]" not in echo
+
+
 def test_run_options_reach_the_model_in_order(client: OpenAI) -> None:
     asst, thread = setup_thread(client, "Hello [[echo]]", instructions="ASSISTANT-INSTRUCTIONS")
     run = client.beta.threads.runs.create_and_poll(

@@ -10,7 +10,7 @@ from openai.types.beta import Assistant, AssistantDeleted, Thread, ThreadDeleted
 from openai.types.beta.assistant import ToolResources, ToolResourcesFileSearch
 from openai.types.beta.thread import ToolResources as ThreadResources
 from openai.types.beta.thread import ToolResourcesFileSearch as ThreadFileSearch
-from openai.types.beta.threads import Message, Run
+from openai.types.beta.threads import Message, MessageDeleted, Run
 from openai.types.beta.threads.run import TruncationStrategy
 from openai.types.beta.threads.runs import RunStep
 from sse_starlette import EventSourceResponse
@@ -60,6 +60,7 @@ class AssistantsAPI(API):
         r.post("/threads/{thread_id}/messages")(self.create_message)
         r.get("/threads/{thread_id}/messages")(self.list_messages)
         r.get("/threads/{thread_id}/messages/{message_id}")(self.get_message)
+        r.delete("/threads/{thread_id}/messages/{message_id}")(self.delete_message)
         r.post("/threads/{thread_id}/runs")(self.create_run)
         r.get("/threads/{thread_id}/runs")(self.list_runs)
         r.get("/threads/{thread_id}/runs/{run_id}")(self.get_run)
@@ -191,6 +192,16 @@ class AssistantsAPI(API):
     def get_message(self, thread_id: str, message_id: str) -> Message:
         self.find("thread", thread_id, Thread)
         return self.find("message", message_id, Message, thread_id=thread_id)
+
+    def delete_message(self, thread_id: str, message_id: str) -> MessageDeleted:
+        """A message leaves the thread (a later run is not shown it); not while a run writes on it."""
+        self.find("thread", thread_id, Thread)
+        message = self.find("message", message_id, Message, thread_id=thread_id)
+        with self._writing:
+            if (run := self.active_run(thread_id)) is not None and run.id == message.run_id:
+                raise bad_request(f"Can't delete message {message_id} while its run {run.id} is active.")
+            self.store.delete("message", message_id)
+        return MessageDeleted(id=message_id, object="thread.message.deleted", deleted=True)
 
     # ------------------------------------------------------------------ runs
 
