@@ -12,8 +12,9 @@ import json
 import re
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..shared.asgi import BodyTooLarge, ClientDisconnect, read_body, replay
 from ..shared.retrieval import MAX_FILE_BYTES
 from .errors import OpenAIError
 
@@ -48,49 +49,25 @@ class RequestLimits:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
             return await self.app(scope, receive, send)
         try:
-            body = await asyncio.wait_for(self._read(scope, receive), self.body_seconds)
+            body = await asyncio.wait_for(read_body(scope, receive, self._limit(scope)), self.body_seconds)
             self._check(body)
         except TimeoutError:
             return await self._refuse(send, OpenAIError(
                 408, f"The request body did not arrive within {self.body_seconds:g} s.", code="request_timeout"))
+        except BodyTooLarge as err:
+            return await self._refuse(send, OpenAIError(
+                413, f"The request body is larger than this server's limit of {err.limit} bytes.",
+                code="request_too_large"))
         except OpenAIError as err:
             return await self._refuse(send, err)
-        except ConnectionResetError:  # the client left while sending
+        except ClientDisconnect:  # the client left while sending
             return None
-        sent = False
+        await self.app(scope, replay(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: only the client's disconnect
-
-        await self.app(scope, replay, send)
-
-    @staticmethod
-    def _too_large(limit: int) -> OpenAIError:
-        return OpenAIError(413, f"The request body is larger than this server's limit of {limit} bytes.",
-                           code="request_too_large")
-
-    async def _read(self, scope: Scope, receive: Receive) -> bytes:
-        headers = dict(scope["headers"])
-        limit = self.max_upload if headers.get(b"content-type", b"").startswith(b"multipart/") else self.max_body
-        declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise self._too_large(limit)
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ConnectionResetError
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise self._too_large(limit)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+    def _limit(self, scope: Scope) -> int:
+        """A multipart upload carries a file; any other body is a JSON request."""
+        multipart = dict(scope["headers"]).get(b"content-type", b"").startswith(b"multipart/")
+        return self.max_upload if multipart else self.max_body
 
     @staticmethod
     def _check(body: bytes) -> None:

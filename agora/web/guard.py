@@ -14,7 +14,9 @@ import json
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..shared.asgi import BodyTooLarge, ClientDisconnect, read_body, replay
 
 _CALLS = ("/queue/join", "/run/", "/api/", "/call/")
 
@@ -38,36 +40,17 @@ class PageGuard:
         if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
-        declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_body:
+        try:
+            body = await read_body(scope, receive, self.max_body)
+        except BodyTooLarge:
             return await self._refuse(send, 413, f"The request is larger than this app's limit of "
                                                  f"{self.max_body >> 10} KB.")
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_body:
-                return await self._refuse(send, 413, f"The request is larger than this app's limit of "
-                                                     f"{self.max_body >> 10} KB.")
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        except ClientDisconnect:
+            return None
         path = scope["path"]
         if any(call in path for call in _CALLS) and self._private_call(path, body) and not from_the_page(headers):
             return await self._refuse(send, 403, "This event belongs to the page and is not part of the API.")
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replay(body, receive), send)
 
     def _private_call(self, path: str, body: bytes) -> bool:
         fn_indexes, api_names = self.private()
