@@ -29,7 +29,7 @@ class DebateTab:
     def __init__(self, classroom: Classroom, session: gr.State) -> None:
         self.classroom, self.debates, self.session = classroom, classroom.debates, session
         first = [p.id for p in classroom.personas[:2]]
-        with gr.Tab(t("d_tab"), elem_id="agora-debate-tab"):
+        with gr.Tab(t("d_tab"), id="debate", elem_id="agora-debate-tab"):
             self.speakers = gr.CheckboxGroup([(p.label, p.id) for p in classroom.personas] + [(t("custom"), CUSTOM_ID)],
                                              value=first, label=t("d_who"), elem_id="agora-debate-speakers")
             self.question = gr.Textbox(label=t("d_question"), elem_id="agora-debate-question",
@@ -48,8 +48,13 @@ class DebateTab:
             self.transcript = gr.Textbox(visible=False)
             self.api_speaker = gr.Textbox(visible=False)  # /debate_turn's speaker id
             self.api_button = gr.Button(visible=False)
+
+    def render_state(self) -> None:
+        """The session's seat, and the browser's copy of the debate: outside the ``Tabs`` (a tab
+        is drawn only when first shown, so a copy in it would not be read at load; and a ``Tabs``
+        with other children than tabs draws the tab after them twice)."""
         self.seat = gr.State(Seat())
-        self.saved = gr.BrowserState({}, storage_key="agora-debate", secret=classroom.browser_secret)
+        self.saved = gr.BrowserState({}, storage_key="agora-debate", secret=self.classroom.browser_secret)
 
     def label(self, slot: int, speakers: list[str], session: Session) -> str:
         if slot >= len(speakers) or (speakers[slot] not in self.classroom.by_id and speakers[slot] != CUSTOM_ID):

@@ -61,7 +61,7 @@ class AgoraPage(gr.Blocks):
             self._render_header()
             self.session = gr.State(Session(Conversation(persona_id=first.id)))
             with gr.Tabs():
-                with gr.Tab(t("t_chat"), elem_id="agora-chat-tab"):
+                with gr.Tab(t("t_chat"), id="chat", elem_id="agora-chat-tab"):
                     self._render_picker(first)  # the philosopher and card belong to the conversation alone
                     self._render_chat(first)
                     self._render_footer()
@@ -69,6 +69,8 @@ class AgoraPage(gr.Blocks):
                     self._render_readings()
                 self.debate = DebateTab(classroom, self.session)
                 self.teacher = TeacherTab(classroom, self.session) if classroom.settings.teacher_key else None
+            self.saved = gr.BrowserState({}, storage_key="agora-conversations", secret=classroom.browser_secret)
+            self.debate.render_state()
             self._wire()
         self.i18n_instance = I18N  # launch(i18n=...) sets it too; a `gradio app.py` reload only swaps the Blocks
 
@@ -88,7 +90,6 @@ class AgoraPage(gr.Blocks):
                 choices=[(p.label, p.id) for p in self.classroom.personas] + [(t("custom"), CUSTOM_ID)],
                 value=first.id, label=t("philosopher"), scale=1, min_width=220, elem_id="agora-persona")
             self.persona_card = gr.HTML(card(first), elem_id="agora-card", min_height=0)
-        self.saved = gr.BrowserState({}, storage_key="agora-conversations", secret=self.classroom.browser_secret)
 
     def _render_chat(self, first: Persona) -> None:
         chatbot = SafeChatbot.limited(self.classroom.settings.max_input_chars)(

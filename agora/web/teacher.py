@@ -22,7 +22,7 @@ class TeacherTab:
 
     def __init__(self, classroom: Classroom, session: gr.State) -> None:
         self.view, self.session = classroom.teacher, session
-        with gr.Tab(t("t_teacher"), elem_id="agora-teacher-tab"):
+        with gr.Tab(t("t_teacher"), id="teacher", elem_id="agora-teacher-tab"):
             with gr.Row(equal_height=True):
                 self.password = gr.Textbox(label=t("t_password"), type="password", scale=3,
                                            elem_id="agora-teacher-password")
