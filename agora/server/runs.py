@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from openai.types.beta import Assistant, FileSearchTool, FunctionTool, Thread
 from openai.types.beta.file_search_tool import FileSearch as FileSearchOptions
@@ -133,6 +133,41 @@ def usage_of(gen: Generation) -> tuple[int, int, int]:
     return gen.prompt_tokens, gen.completion_tokens, gen.prompt_tokens + gen.completion_tokens
 
 
+EndStatus = Literal["completed", "incomplete", "failed", "expired", "cancelled"]
+
+
+@dataclass(frozen=True)
+class End:
+    """What a run's reply message, its message-creation step and the run itself become when the
+    run ends one way.  A message without ``message_reason`` is completed, one with it incomplete;
+    a status sets the timestamp field named beside it (OpenAI's runs set none for ``incomplete``
+    and ``expired``)."""
+
+    message_reason: Literal["max_tokens", "run_failed", "run_expired", "run_cancelled"] | None
+    step: Literal["completed", "failed", "expired", "cancelled"]
+    step_at: str
+    run_at: str | None
+    run_reason: Literal["max_completion_tokens"] | None = None  # the run's incomplete_details.reason
+    step_usage: bool = False  # the tokens counted, on the step and on the run
+    run_usage: bool = False
+    via: Literal["cancelling"] | None = None  # a status the run is saved and announced in first
+
+
+#: How a run ends, by the status it ends in.  A reply the token limit cut is ``incomplete``, yet
+#: its step completed; only a finished or failed reply reports the tokens it used.
+ENDS: dict[EndStatus, End] = {
+    "completed": End(message_reason=None, step="completed", step_at="completed_at", run_at="completed_at",
+                     step_usage=True, run_usage=True),
+    "incomplete": End(message_reason="max_tokens", step="completed", step_at="completed_at", run_at=None,
+                      run_reason="max_completion_tokens", step_usage=True, run_usage=True),
+    "failed": End(message_reason="run_failed", step="failed", step_at="failed_at", run_at="failed_at",
+                  run_usage=True),
+    "expired": End(message_reason="run_expired", step="expired", step_at="expired_at", run_at=None),
+    "cancelled": End(message_reason="run_cancelled", step="cancelled", step_at="cancelled_at", run_at="cancelled_at",
+                     via="cancelling"),
+}
+
+
 class RunExecutor:
     """Starts, resumes, tracks, cancels and expires the runs of one server."""
 
@@ -216,18 +251,16 @@ class RunExecutor:
             if resumed is not None:
                 handle.emit("thread.run.step.completed", resumed)
             if self._stopping:
-                return self._finish_stopped(handle, run)
+                return self._end(handle, run, "failed", error=STOPPED)
             if handle.cancel.is_set():
-                return self._finish_cancelled(handle, run, None, None, "")
+                return self._end(handle, run, "cancelled")
             run = self._save(run.model_copy(update={"status": "in_progress", "started_at": now(),
                                                     "required_action": None}))
             handle.emit("thread.run.in_progress", run)
             self._generate(handle, run)
         except Exception:  # never leave a run active because of a bug here
             log.exception("run %s crashed", run.id)
-            run = self._save(run.model_copy(update={"status": "failed", "failed_at": now(), "last_error": LastError(
-                code="server_error", message="internal error")}))
-            handle.emit("thread.run.failed", run)
+            self._end(handle, run, "failed", error="internal error")
         finally:
             self._close(handle)
 
@@ -320,22 +353,23 @@ class RunExecutor:
         except ConnectionAbortedError:  # the engine dropped the client: the run fails, as on a real network drop
             if handle.listener is not None:
                 handle.listener.abort()
-            return self._finish_failed(handle, run, step, message, text, gen, "connection dropped")
+            return self._end(handle, run, "failed", step, message, text, gen, error="connection dropped")
         except Exception as exc:  # the engine failed: the run fails, the partial text is kept
             log.warning("run %s failed: %s", run.id, exc)
-            return self._finish_failed(handle, run, step, message, text, gen, str(exc) or type(exc).__name__)
+            return self._end(handle, run, "failed", step, message, text, gen, error=str(exc) or type(exc).__name__)
         if self._stopping:
-            return self._finish_failed(handle, run, step, message, text, gen, STOPPED)
+            return self._end(handle, run, "failed", step, message, text, gen, error=STOPPED)
         if handle.cancel.requested:
-            return self._finish_cancelled(handle, run, step, message, text)
+            return self._end(handle, run, "cancelled", step, message, text)
         if handle.cancel.expired:
-            return self._finish_expired(handle, run, step, message, text)
+            return self._end(handle, run, "expired", step, message, text)
         if gen.finish_reason == "tool_calls":
             return self._require_action(handle, run, step, message, gen.tool_calls)
         suffix, citations = cite(text, hits, question)
         if citations:
             handle.emit("thread.message.delta", cited_delta(message.id, suffix, citations))
-        self._finish(handle, run, step, message, text + suffix, gen, citations)
+        self._end(handle, run, "incomplete" if gen.finish_reason == "length" else "completed", step, message,
+                  text + suffix, gen, citations=citations)
 
     def _open_message(self, handle: RunHandle, run: Run) -> tuple[RunStep, Message]:
         msg_id = new_id("msg")
@@ -354,59 +388,51 @@ class RunExecutor:
         handle.emit("thread.message.in_progress", message)
         return step, message
 
-    def _finish(self, handle: RunHandle, run: Run, step: RunStep, message: Message, text: str,
-                gen: Generation, citations: list[Citation] | None = None) -> None:
-        """The reply is done: ``incomplete`` if the token limit cut it, else ``completed``."""
-        prompt, completion, total = usage_of(gen)
-        cut = gen.finish_reason == "length"
-        message = self._close_message(message, text, "incomplete" if cut else "completed", "max_tokens", citations)
-        handle.emit("thread.message.incomplete" if cut else "thread.message.completed", message)
-        step = self._save_step(step, status="completed", completed_at=now(), usage=StepUsage(
-            prompt_tokens=prompt, completion_tokens=completion, total_tokens=total))
-        handle.emit("thread.run.step.completed", step)
-        final: dict[str, object] = {"usage": Usage(prompt_tokens=prompt, completion_tokens=completion,
-                                                    total_tokens=total)}
-        if cut:
-            final.update(status="incomplete", incomplete_details=RunIncomplete(reason="max_completion_tokens"))
-        else:
-            final.update(status="completed", completed_at=now())
+    def _end(self, handle: RunHandle, run: Run, status: EndStatus, step: RunStep | None = None,
+             message: Message | None = None, text: str = "", gen: Generation | None = None, *,
+             error: str | None = None, citations: list[Citation] | None = None) -> None:
+        """End ``run`` in ``status`` as :data:`ENDS` says: its reply message (with ``text``), then
+        its step, then the run, each saved and announced in that order, as OpenAI's were.
+
+        ``step`` and ``message`` are None for a run that ended before its reply began; ``gen``
+        (what the engine counted) is None if none was asked for; ``error`` says why a run failed.
+        """
+        end = ENDS[status]
+        if end.via is not None:
+            run = self._save(run.model_copy(update={"status": end.via}))
+            handle.emit(f"thread.run.{end.via}", run)
+        prompt, completion, total = usage_of(gen) if gen is not None else (0, 0, 0)
+        if message is not None:
+            message = self._close_message(message, text, end, citations)
+            handle.emit(f"thread.message.{message.status}", message)
+        if step is not None:
+            changes: dict[str, object] = {"status": end.step, end.step_at: now()}
+            if error is not None:
+                changes["last_error"] = StepError(code="server_error", message=error)
+            if end.step_usage and gen is not None:
+                changes["usage"] = StepUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+            step = self._save_step(step, **changes)
+            handle.emit(f"thread.run.step.{end.step}", step)
+        final: dict[str, object] = {"status": status}
+        if end.run_at is not None:
+            final[end.run_at] = now()
+        if end.run_reason is not None:
+            final["incomplete_details"] = RunIncomplete(reason=end.run_reason)
+        if error is not None:
+            final["last_error"] = LastError(code="server_error", message=error)
+        if end.run_usage and gen is not None:
+            final["usage"] = Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
         run = self._save(run.model_copy(update=final))
-        handle.emit(f"thread.run.{run.status}", run)
+        handle.emit(f"thread.run.{status}", run)
 
-    def _close_message(self, message: Message, text: str, status: str, reason: str,
-                       citations: list[Citation] | None = None) -> Message:
-        update: dict[str, object] = {"status": status, "content": text_block(text, citations) if text else []}
-        if status == "completed":
-            update["completed_at"] = now()
+    def _close_message(self, message: Message, text: str, end: End, citations: list[Citation] | None) -> Message:
+        update: dict[str, object] = {"content": text_block(text, citations) if text else []}
+        if end.message_reason is None:
+            update.update(status="completed", completed_at=now())
         else:
-            update.update(incomplete_at=now(), incomplete_details=MessageIncomplete(reason=reason))  # type: ignore[arg-type]
+            update.update(status="incomplete", incomplete_at=now(),
+                          incomplete_details=MessageIncomplete(reason=end.message_reason))
         return self.store.put("message", message.model_copy(update=update), parent=message.thread_id)
-
-    def _finish_failed(self, handle: RunHandle, run: Run, step: RunStep, message: Message, text: str,
-                       gen: Generation, reason: str) -> None:
-        message = self._close_message(message, text, "incomplete", "run_failed")
-        handle.emit("thread.message.incomplete", message)
-        step = self._save_step(step, status="failed", failed_at=now(),
-                               last_error=StepError(code="server_error", message=reason))
-        handle.emit("thread.run.step.failed", step)
-        prompt, completion, total = usage_of(gen)
-        run = self._save(run.model_copy(update={
-            "status": "failed", "failed_at": now(), "last_error": LastError(code="server_error", message=reason),
-            "usage": Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)}))
-        handle.emit("thread.run.failed", run)
-
-    def _finish_stopped(self, handle: RunHandle, run: Run) -> None:
-        run = self._save(run.model_copy(update={"status": "failed", "failed_at": now(),
-                                                "last_error": LastError(code="server_error", message=STOPPED)}))
-        handle.emit("thread.run.failed", run)
-
-    def _finish_expired(self, handle: RunHandle, run: Run, step: RunStep, message: Message, text: str) -> None:
-        message = self._close_message(message, text, "incomplete", "run_expired")
-        handle.emit("thread.message.incomplete", message)
-        step = self._save_step(step, status="expired", expired_at=now())
-        handle.emit("thread.run.step.expired", step)
-        run = self._save(run.model_copy(update={"status": "expired"}))
-        handle.emit("thread.run.expired", run)
 
     def _require_action(self, handle: RunHandle, run: Run, step: RunStep, message: Message,
                         calls: list[ToolCall]) -> None:
@@ -435,19 +461,6 @@ class RunExecutor:
                 return self._save_step(step, status="completed", completed_at=now(),
                                        step_details=step.step_details.model_copy(update={"tool_calls": calls}))
         return None
-
-    def _finish_cancelled(self, handle: RunHandle, run: Run, step: RunStep | None, message: Message | None,
-                          text: str) -> None:
-        run = self._save(run.model_copy(update={"status": "cancelling"}))
-        handle.emit("thread.run.cancelling", run)
-        if message is not None:
-            message = self._close_message(message, text, "incomplete", "run_cancelled")
-            handle.emit("thread.message.incomplete", message)
-        if step is not None:
-            step = self._save_step(step, status="cancelled", cancelled_at=now())
-            handle.emit("thread.run.step.cancelled", step)
-        run = self._save(run.model_copy(update={"status": "cancelled", "cancelled_at": now()}))
-        handle.emit("thread.run.cancelled", run)
 
 
 def recover(store: Store) -> int:
