@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -22,12 +21,9 @@ from ..client.conversation import Conversation, Ending
 from ..personas import (
     CUSTOM_ID,
     Persona,
-    PersonaError,
-    persona_from_card,
-    persona_from_form,
-    to_yaml,
 )
 from ..shared.retrieval import READABLE
+from .custom import CustomForm
 from .debate import DebateTab
 from .strings import I18N, language_of, t
 from .teacher import TeacherTab
@@ -65,7 +61,7 @@ class AgoraPage(gr.Blocks):
                     self._render_picker(first)  # the philosopher and card belong to the conversation alone
                     self._render_chat(first)
                     self._render_footer()
-                    self._render_custom()
+                    self.custom = CustomForm()
                     self._render_readings()
                 self.debate = DebateTab(classroom, self.session)
                 self.teacher = TeacherTab(classroom, self.session) if classroom.settings.teacher_key else None
@@ -108,18 +104,6 @@ class AgoraPage(gr.Blocks):
         self.export_btn = gr.Button(t("export"), size="sm", elem_id="agora-export")
         self.transcript = gr.Textbox(visible=False)  # a download() on its way to the browser
 
-    def _render_custom(self) -> None:
-        with gr.Accordion(t("create"), open=False, elem_id="agora-custom"):
-            self.custom_name = gr.Textbox(label=t("name"), elem_id="agora-custom-name")
-            self.custom_instructions = gr.Textbox(label=t("instructions"), lines=4, elem_id="agora-custom-instructions")
-            self.custom_greeting = gr.Textbox(label=t("greeting"))
-            self.custom_examples = gr.Textbox(label=t("examples"), lines=3)
-            with gr.Row():
-                self.use_btn = gr.Button(t("use"), variant="primary", elem_id="agora-custom-use")
-                self.yaml_btn = gr.Button(t("yaml"), size="sm", visible=False, elem_id="agora-custom-yaml")
-            self.yaml_text = gr.Textbox(visible=False)
-            self.card_upload = gr.File(label=t("card"), file_types=[".json"], type="filepath", elem_id="agora-card-import")
-
     def _render_readings(self) -> None:
         with gr.Accordion(t("readings"), open=False, elem_id="agora-readings"):
             self.readings_list = gr.Markdown(say("no_readings"), elem_id="agora-readings-list")
@@ -133,17 +117,14 @@ class AgoraPage(gr.Blocks):
         # asked right after switching must not meet the old history.
         shown_outputs = [chat.chatbot, chat.chatbot_state, self.session, self.persona_card, self.examples,
                          self.readings_list]
-        form = [self.custom_name, self.custom_instructions, self.custom_greeting, self.custom_examples]
         # Clicking an example asks it: fill the box, then press the send button.
         self.examples.click(lambda sample: sample[0], [self.examples], [chat.textbox], **private).then(
             None, js="() => setTimeout(() => document.querySelector('#agora-input button.submit-button')?.click(), 50)")
         self.persona_menu.input(self.switch, [self.persona_menu, self.session], shown_outputs, **private)
         chat.textbox.stop(self.mark_stopped, [chat.chatbot, self.session], [chat.chatbot, chat.chatbot_state],
                           queue=False, **private)
-        self.use_btn.click(self.use_custom, [*form, self.session],
-                           [*shown_outputs, self.persona_menu, self.yaml_btn, self.yaml_text], **private)
-        self.yaml_btn.click(None, [self.yaml_text], None, js=SAVE_JS)
-        self.card_upload.upload(self.import_card, [self.card_upload], form, **private)
+        self.custom.wire(self.session, shown_outputs, self.persona_menu,
+                         lambda persona, session: self.show(persona, session, lang=session.lang or "en"))
         self.readings_upload.upload(self.add_readings, [self.readings_upload, self.persona_menu, self.session],
                                     [self.readings_list, self.readings_upload], **private)
         self.export_btn.click(self.export, [chat.chatbot, self.persona_menu, self.session], [self.transcript],
@@ -217,27 +198,6 @@ class AgoraPage(gr.Blocks):
             persona = self.classroom.persona_of(persona_id, session)
         session.conversation = Conversation(persona_id=persona_id)  # a fresh thread for the new persona
         return self.show(persona, session, lang=session.lang or language_of(request))
-
-    def use_custom(self, name: str, instructions: str, greeting_text: str, examples_text: str,
-                   session: Session) -> tuple[Any, ...]:
-        try:
-            persona = persona_from_form(name, instructions, greeting_text, examples_text)
-        except PersonaError as exc:
-            raise gr.Error(str(exc)) from None
-        session.custom = persona
-        session.conversation = Conversation(persona_id=CUSTOM_ID)
-        return (*self.show(persona, session, lang=session.lang or "en"), gr.Dropdown(value=CUSTOM_ID),
-                gr.Button(visible=True), download(f"{persona.name or 'persona'}.yaml", to_yaml(persona)))
-
-    @staticmethod
-    def import_card(path: str | None) -> tuple[Any, ...]:
-        if not path:
-            return (gr.skip(),) * 4
-        try:
-            persona = persona_from_card(Path(path).read_bytes(), Path(path).name)
-        except PersonaError as exc:
-            raise gr.Error(str(exc)) from None
-        return persona.name, persona.instructions, persona.greeting, "\n".join(persona.examples)
 
     def add_readings(self, paths: list[str] | None, persona_id: str, session: Session) -> tuple[Any, Any]:
         """The teacher's readings for this session: one that cannot be read gets one line, and the
