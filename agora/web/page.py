@@ -112,30 +112,31 @@ class AgoraPage(gr.Blocks):
 
     def _wire(self) -> None:
         """Every event of the page, in one place."""
-        chat, private = self.chat, {"api_visibility": "private"}
+        chat = self.chat
         # The chat and ChatInterface's copy of its history change together, in one event: a question
         # asked right after switching must not meet the old history.
         shown_outputs = [chat.chatbot, chat.chatbot_state, self.session, self.persona_card, self.examples,
                          self.readings_list]
         # Clicking an example asks it: fill the box, then press the send button.
-        self.examples.click(lambda sample: sample[0], [self.examples], [chat.textbox], **private).then(
+        self.examples.click(lambda sample: sample[0], [self.examples], [chat.textbox], api_visibility="private").then(
             None, js="() => setTimeout(() => document.querySelector('#agora-input button.submit-button')?.click(), 50)")
-        self.persona_menu.input(self.switch, [self.persona_menu, self.session], shown_outputs, **private)
+        self.persona_menu.input(self.switch, [self.persona_menu, self.session], shown_outputs, api_visibility="private")
         chat.textbox.stop(self.mark_stopped, [chat.chatbot, self.session], [chat.chatbot, chat.chatbot_state],
-                          queue=False, **private)
+                          queue=False, api_visibility="private")
         self.custom.wire(self.session, shown_outputs, self.persona_menu,
                          lambda persona, session: self.show(persona, session, lang=session.lang or "en"))
         self.readings_upload.upload(self.add_readings, [self.readings_upload, self.persona_menu, self.session],
-                                    [self.readings_list, self.readings_upload], **private)
+                                    [self.readings_list, self.readings_upload], api_visibility="private")
         self.export_btn.click(self.export, [chat.chatbot, self.persona_menu, self.session], [self.transcript],
-                              **private).then(None, [self.transcript], None, js=SAVE_JS)
-        chat.chatbot.like(self.judge, [chat.chatbot, self.persona_menu, self.session], None, queue=False, **private)
+                              api_visibility="private").then(None, [self.transcript], None, js=SAVE_JS)
+        chat.chatbot.like(self.judge, [chat.chatbot, self.persona_menu, self.session], None, queue=False,
+                          api_visibility="private")
         chat.chatbot.change(self.remember, [chat.chatbot, self.persona_menu, self.session, self.saved], [self.saved],
-                            trigger_mode="always_last", queue=False, show_progress="hidden", **private)
+                            trigger_mode="always_last", queue=False, show_progress="hidden", api_visibility="private")
         self.load(None, None, [self.languages], js=LANGUAGES_JS).then(
             self.restore, [self.saved, self.session, self.languages], [*shown_outputs, self.persona_menu, self.badge],
-            **private)
-        self.load(self.warm_up, None, [self.status], **private)
+            api_visibility="private")
+        self.load(self.warm_up, None, [self.status], api_visibility="private")
         self.debate.wire(self.load)
         if self.teacher is not None:
             self.teacher.wire()
