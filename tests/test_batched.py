@@ -15,7 +15,7 @@ from agora.personas import load_personas
 from agora.server import EmbeddedServer
 from agora.server.engines import BatchedEngine, LlamaEngine
 from agora.server.engines.base import Generation
-from agora.server.engines.batched import Sequence, Step
+from agora.server.engines.batched import Reply, Step
 from tests.support import sdk, wait_for
 
 MODEL = "smollm2-135m-instruct"
@@ -84,13 +84,13 @@ class Streams:
     def __init__(self) -> None:
         self.moves: list[tuple[int, int]] = []
 
-    def move(self, seq: Sequence, target: int) -> None:
+    def move(self, seq: Reply, target: int) -> None:
         self.moves.append((seq.seq_id, target))
         seq.seq_id = target
 
 
-def sequence(seq_id: int, replying: bool) -> Sequence:
-    seq = Sequence(Generation(messages=[]), [1, 2, 3], 10, seq_id=seq_id, fed=3 if replying else 0)
+def sequence(seq_id: int, replying: bool) -> Reply:
+    seq = Reply(Generation(messages=[]), [1, 2, 3], 10, seq_id=seq_id, fed=3 if replying else 0)
     seq.generated += [7] if replying else []
     return seq
 

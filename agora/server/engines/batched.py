@@ -1,7 +1,7 @@
 """The real local model, a whole class at once: continuous batching on llama.cpp's batch API.
 
 One scheduler thread owns the llama.cpp context (it is not thread-safe); each request's thread
-hands it a :class:`Sequence` and reads tokens back.  Every step decodes the next token of every
+hands it a :class:`Reply` and reads tokens back.  Every step decodes the next token of every
 reply under way in one ``llama_decode`` call, then up to ``chunk`` tokens of prompts still
 being read in another, so a long prompt slows the others by a step at most instead of stopping
 them.  A new student joins at the next step; a finished or stopped reply leaves it and its
@@ -56,8 +56,9 @@ def default_batch() -> int:
 
 
 @dataclass(eq=False)
-class Sequence:
-    """One reply in the batch: its prompt, its sampler, and the tokens it has made."""
+class Reply:
+    """One reply in the batch as the scheduler decodes it: its prompt, its KV stream (llama.cpp's
+    sequence id), its sampler, and the tokens it has made."""
 
     gen: Generation
     prompt: list[int]
@@ -71,7 +72,7 @@ class Sequence:
     closed: threading.Event = field(default_factory=threading.Event)  # its reader has stopped
     sampler: Any = None
     finish: FinishReason = "stop"
-    leader: Sequence | None = None   # a sequence reading the same start: wait, then copy its first `shared` tokens
+    leader: Reply | None = None      # a reply reading the same start: wait, then copy its first `shared` tokens
     shared: int = 0
 
     @property
@@ -118,7 +119,7 @@ class BatchedEngine(LlamaEngine):
         self.steps = 0
         self.admitted = 0
         self.on_step: list[Any] = []  # callables given each Step (tests, benchmarks)
-        self._arrivals: deque[Sequence] = deque()
+        self._arrivals: deque[Reply] = deque()
         self._wake = threading.Condition()
 
     # -- loading -------------------------------------------------------------------------------
@@ -142,7 +143,7 @@ class BatchedEngine(LlamaEngine):
         room = self.n_ctx - len(prompt)
         if room <= 0:
             raise EngineError(f"the prompt is {len(prompt)} tokens, more than the model's context of {self.n_ctx}")
-        seq = Sequence(gen, prompt, min(gen.max_tokens or room, room))
+        seq = Reply(gen, prompt, min(gen.max_tokens or room, room))
         seq.sampler = model.sampler(seq, self.sampling)
         with self._wake:
             self._arrivals.append(seq)
@@ -154,7 +155,7 @@ class BatchedEngine(LlamaEngine):
             with self._wake:
                 self._wake.notify_all()
 
-    def _read(self, model: _Model, seq: Sequence, stops: list[str]) -> Iterator[str]:
+    def _read(self, model: _Model, seq: Reply, stops: list[str]) -> Iterator[str]:
         gen, guard = seq.gen, RepeatGuard()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         held = ""  # text that may be the start of a stop sequence
@@ -194,7 +195,7 @@ class BatchedEngine(LlamaEngine):
     def _schedule(self, model: _Model) -> None:
         """The scheduler thread (a daemon, for the life of the process): admit, decode one step,
         hand out tokens."""
-        active: list[Sequence] = []
+        active: list[Reply] = []
         free = list(range(self.parallel))
         while True:
             with self._wake:
@@ -228,7 +229,7 @@ class BatchedEngine(LlamaEngine):
                 self._leave(model, seq, active, free, seq.finish)
 
     @staticmethod
-    def _follow(seq: Sequence, active: list[Sequence]) -> None:
+    def _follow(seq: Reply, active: list[Reply]) -> None:
         """If a prompt being read begins as ``seq``'s does, for more tokens than ``seq`` already
         has, let ``seq`` wait for it and copy them: a class asking one persona at the same moment
         reads its instructions once."""
@@ -241,14 +242,14 @@ class BatchedEngine(LlamaEngine):
         seq.leader, seq.shared = best, shared
 
     @staticmethod
-    def _place(active: list[Sequence], free: list[int]) -> int:
+    def _place(active: list[Reply], free: list[int]) -> int:
         """A new sequence's stream: the lowest free one above the replies under way, so that a
         class arriving at once reads on 0, 1, 2, … and replies there without moving."""
         d = sum(1 for s in active if not s.reading)
         return min((i for i in free if i >= d), default=max(free))
 
     @staticmethod
-    def _compact(model: _Model, active: list[Sequence], free: list[int]) -> int:
+    def _compact(model: _Model, active: list[Reply], free: list[int]) -> int:
         """Keep the replies under way on streams 0..d-1; the number of sequences moved.
 
         With a KV stream per sequence, llama.cpp cuts a step into runs of consecutive stream ids
@@ -278,7 +279,7 @@ class BatchedEngine(LlamaEngine):
             moved += 1
         return moved
 
-    def _finished(self, model: _Model, seq: Sequence) -> bool:
+    def _finished(self, model: _Model, seq: Reply) -> bool:
         if model.ends(seq.generated[-1]):
             seq.generated.pop()
             seq.finish = "stop"
@@ -288,7 +289,7 @@ class BatchedEngine(LlamaEngine):
             return True
         return False
 
-    def _leave(self, model: _Model, seq: Sequence, active: list[Sequence], free: list[int],
+    def _leave(self, model: _Model, seq: Reply, active: list[Reply], free: list[int],
                finish: FinishReason) -> None:
         seq.finish = finish
         active.remove(seq)
@@ -297,14 +298,14 @@ class BatchedEngine(LlamaEngine):
         seq.sampler.close()
         seq.out.put(_DONE)
 
-    def _step(self, model: _Model, active: list[Sequence], moved: int = 0) -> None:
+    def _step(self, model: _Model, active: list[Reply], moved: int = 0) -> None:
         """One step: every reply's next token, then up to ``chunk`` prompt tokens in arrival order
         (a prompt read to its end gets its first token)."""
         started = time.perf_counter()
         decoding = [s for s in active if s.generated]
         self._decode(model, [(*s.next, s) for s in decoding], {s: s.next[1] for s in decoding})
-        pieces: dict[int, list[Sequence]] = {}  # length -> the sequences reading that many tokens
-        read: dict[Sequence, int] = {}
+        pieces: dict[int, list[Reply]] = {}  # length -> the sequences reading that many tokens
+        read: dict[Reply, int] = {}
         room = max(self.chunk, 1)
         cached = {s: s.fed for s in active}  # prompt tokens in the cache before this step
         for seq in sorted((s for s in active if s.reading), key=lambda s: s.arrived):
@@ -335,7 +336,7 @@ class BatchedEngine(LlamaEngine):
         for hook in self.on_step:
             hook(step)
 
-    def _read_pieces(self, model: _Model, pieces: dict[int, list[Sequence]]) -> None:
+    def _read_pieces(self, model: _Model, pieces: dict[int, list[Reply]]) -> None:
         """Read each sequence's next piece of prompt, one ``llama_decode`` per piece length.
 
         llama.cpp computes a stream's tokens in sub-batches with as many tokens for each stream;
@@ -353,7 +354,7 @@ class BatchedEngine(LlamaEngine):
                 seq.fed += length
             self._decode(model, entries, ends)
 
-    def _decode(self, model: _Model, entries: list[tuple[int, int, Sequence]], sample: dict[Sequence, int]) -> None:
+    def _decode(self, model: _Model, entries: list[tuple[int, int, Reply]], sample: dict[Reply, int]) -> None:
         """One ``llama_decode`` of ``entries``; then a token for each sequence in ``sample``, drawn
         from the logits at the position given."""
         if not entries:
@@ -434,7 +435,7 @@ class _Model:
     def ends(self, token: int) -> bool:
         return bool(self.lib.llama_vocab_is_eog(self.vocab, token))
 
-    def sampler(self, seq: Sequence, sampling: Sampling) -> Any:
+    def sampler(self, seq: Reply, sampling: Sampling) -> Any:
         """``seq``'s sampler chain, in the order ``Llama._init_sampler`` builds the serial one."""
         gen, chain = seq.gen, self.internals.LlamaSampler()
         dry = DryPenalty()
@@ -466,10 +467,10 @@ class _Model:
         if code != 0:
             raise RuntimeError(f"llama_decode returned {code}")
 
-    def sample(self, seq: Sequence, index: int) -> int:
+    def sample(self, seq: Reply, index: int) -> int:
         return int(self.lib.llama_sampler_sample(seq.sampler.sampler, self.ctx, index))
 
-    def reuse(self, seq: Sequence) -> int:
+    def reuse(self, seq: Reply) -> int:
         """Share the longest kept prompt ``seq`` begins with; the number of its tokens already read."""
         best, length = None, 0
         for kept_id, tokens in self.kept.items():
@@ -483,7 +484,7 @@ class _Model:
         self.copy(best, seq.seq_id, length)
         return length
 
-    def keep(self, seq: Sequence) -> None:
+    def keep(self, seq: Reply) -> None:
         """Keep ``seq``'s read prompt for later ones, unless a kept prompt already covers most of
         it; one it extends (a conversation's next turn) gives way to it."""
         if not self.spare and not self.kept:
@@ -507,7 +508,7 @@ class _Model:
         self.lib.llama_memory_seq_cp(self.memory, source, target, -1, -1)
         self.lib.llama_memory_seq_rm(self.memory, target, length, -1)
 
-    def move(self, seq: Sequence, target: int) -> None:
+    def move(self, seq: Reply, target: int) -> None:
         """Move ``seq`` to stream ``target`` (free): its cells, then its id."""
         self.copy(seq.seq_id, target, len(seq.prompt) + len(seq.generated))
         self.drop(seq.seq_id)
@@ -529,7 +530,7 @@ class _Model:
         self.lib.llama_memory_seq_rm(self.memory, seq_id, -1, -1)
 
 
-def sharable(shared: int, seq: Sequence) -> int:
+def sharable(shared: int, seq: Reply) -> int:
     """How much of ``shared`` leading tokens ``seq`` may take from another: all but its last two
     (read again, for its logits, and never a token on its own: see ``_read_pieces``)."""
     return max(0, min(shared, len(seq.prompt) - 2))
