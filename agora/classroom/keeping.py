@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..client.conversation import REFUSED, Conversation
+from ..client.conversation import REFUSED, Conversation, Exchange
 from ..personas import CUSTOM_ID, Persona, PersonaError, persona_from_form
 from .seal import Seal
 from .session import Session
@@ -29,6 +29,35 @@ class KeptMessage(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     role: Literal["user", "assistant"]
+
+
+class KeptExchange(BaseModel):
+    question: str
+    answer: str
+
+
+class KeptConversation(BaseModel):
+    """What the backend knows of a conversation, as the browser keeps it; its ids are used only
+    under the server's seal (:meth:`~.seal.Seal.check` drops them otherwise)."""
+
+    thread_id: str | None = None
+    conversation_id: str | None = None
+    previous_response_id: str | None = None
+    responses_mode: Literal["conversation", "chain", "history"] = "conversation"
+    start: int = Field(0, ge=0)
+    exchanges: list[Any] = Field(default_factory=list)  # each checked on its own: a bad one is dropped
+
+    def restored(self, persona_id: str) -> Conversation:
+        conv = Conversation(persona_id, start=self.start, thread_id=self.thread_id,
+                            conversation_id=self.conversation_id, previous_response_id=self.previous_response_id,
+                            responses_mode=self.responses_mode)
+        for item in self.exchanges:
+            try:
+                kept = KeptExchange.model_validate(item)
+            except ValidationError:
+                continue
+            conv.exchanges.append(Exchange(kept.question, kept.answer))
+        return conv
 
 
 class KeptChat(BaseModel):
@@ -128,7 +157,11 @@ class Keeping:
             chat = KeptChat.model_validate((page.model_extra or {}).get(current))
         except ValidationError:
             return None
-        session.conversation = Conversation.restore(self.seal.check(current, chat.conversation), current)
+        try:
+            kept = KeptConversation.model_validate(self.seal.check(current, chat.conversation) or {})
+        except ValidationError:
+            kept = KeptConversation()
+        session.conversation = kept.restored(current)
         persona = session.custom if current == CUSTOM_ID and session.custom else self.personas[current]
         return Restored(persona, chat.messages())
 

@@ -3,7 +3,7 @@ turns is built from them, never parsed back out of what the page displays."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from ..personas import Persona
@@ -89,20 +89,3 @@ class Conversation:
         del data["searched_store"]
         data["exchanges"] = [asdict(x) for x in self.exchanges if not (x.ending and x.ending.kind in REFUSED)]
         return data
-
-    @classmethod
-    def restore(cls, data: Any, persona_id: str) -> Conversation:
-        """A conversation from the browser's storage, keeping only well-formed known fields."""
-        conv = cls(persona_id=persona_id)
-        if not isinstance(data, dict):
-            return conv
-        for f in fields(cls):
-            value = data.get(f.name)
-            if f.name not in ("persona_id", "exchanges", "searched_store") and isinstance(value, (str, int)) \
-                    and not isinstance(value, bool):
-                setattr(conv, f.name, value)
-        for item in data.get("exchanges") or []:
-            if isinstance(item, dict) and isinstance(item.get("question"), str) \
-                    and isinstance(item.get("answer"), str):
-                conv.exchanges.append(Exchange(item["question"], item["answer"]))
-        return conv
