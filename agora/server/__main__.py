@@ -13,7 +13,7 @@ import sys
 
 from ..config import ServerSettings, SettingsError
 from .app import Uvicorn, create_app, listening_socket
-from .engines import EngineError, LlamaEngine, build_engine
+from .engines import EngineError, build_engine
 from .store import StoreError, open_store
 
 
@@ -26,11 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = build_engine(settings.engine, settings.gguf, delay=settings.scripted_delay,
                           first_delay=settings.scripted_first_delay, batch=settings.batch, threads=settings.threads)
-    if isinstance(engine, LlamaEngine):
-        try:
-            engine.load()  # a Hub reference is fetched (or found in the cache) here
-        except EngineError as exc:
-            sys.exit(f"agora.server: {exc}")
+    try:
+        engine.load()  # a model is read now (a Hub reference fetched, or found in the cache), not on first use
+    except EngineError as exc:
+        sys.exit(f"agora.server: {exc}")
     try:
         store = open_store(settings.db or None)
     except StoreError as exc:
