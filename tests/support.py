@@ -1,7 +1,7 @@
 """What the tests share: the real SDK client, servers and apps on loopback, processes that are
-always ended (with everything they started), and the browser's settings.
+always ended (with everything they started).  The browser's settings are in browser.py.
 
-No test module imports another; they all import from here.
+No test module imports another; they all import from here (and the browser tests from browser.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import yaml
 from openai import OpenAI
 from openai.types.beta import Thread
 from openai.types.beta.threads import Message, Run
-from playwright.sync_api import Page, expect
 
 from agora import startup
 from agora.classroom import Classroom
@@ -38,20 +37,6 @@ from agora.web.page import AgoraPage
 ROOT = Path(__file__).resolve().parent.parent
 #: Set for the whole test session; every process the suite starts inherits it (see conftest).
 SESSION_MARK = "AGORA_TEST_SESSION_MARK"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-BOT = "#agora-chat [data-testid='bot']"
-USER = "#agora-chat [data-testid='user']"
-
-
-def ask(page: Page, question: str) -> None:
-    """Type a question in the page and send it, as a student would."""
-    box = page.locator("#agora-input textarea")
-    expect(box).to_be_enabled()
-    box.fill(question)
-    box.press("Enter")
 
 
 def sdk(base_url: str, api_key: str = "unused", **kw: Any) -> OpenAI:

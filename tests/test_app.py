@@ -46,6 +46,7 @@ def test_reply_grows_in_at_least_five_steps(agora: RunningApp) -> None:
     assert updates[-1].startswith("[turn 1] You asked: What is philosophy?")
 
 
+@pytest.mark.slow
 def test_follow_up_keeps_context_and_persona_instructions(agora: RunningApp) -> None:
     client, tag = Client(agora.url, verbose=False), nonce()
     first = client.predict(f"first {tag}", "kant", api_name="/chat")
@@ -60,6 +61,7 @@ def test_follow_up_keeps_context_and_persona_instructions(agora: RunningApp) -> 
         assert all(r.instructions == PERSONAS["kant"].instructions for r in agora.runs(thread.id))
 
 
+@pytest.mark.slow
 def test_sample_turns_open_the_conversation_in_the_question_language(agora: RunningApp) -> None:
     """With the shipped personas, the model sees the persona's sample exchange before the student's
     first question — the French one for a question in French — and once only."""
@@ -76,6 +78,7 @@ def test_sample_turns_open_the_conversation_in_the_question_language(agora: Runn
         assert f"| user: {words(english.question)} | assistant: {words(english.answer)} | user: What should" in other
 
 
+@pytest.mark.slow
 def test_switching_persona_starts_fresh_with_new_instructions(agora: RunningApp) -> None:
     client, tag = Client(agora.url, verbose=False), nonce()
     client.predict(f"to plato {tag}", "plato", api_name="/chat")
@@ -87,6 +90,7 @@ def test_switching_persona_starts_fresh_with_new_instructions(agora: RunningApp)
         assert len(agora.messages(agora.thread_with(tag).id)) == 2
 
 
+@pytest.mark.slow
 def test_concurrent_sessions_are_isolated(agora: RunningApp) -> None:
     tags = [nonce() for _ in range(4)]
     replies: dict[str, list[str]] = {}

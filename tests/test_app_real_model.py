@@ -11,16 +11,10 @@ import pytest
 from gradio_client import Client
 from playwright.sync_api import expect, sync_playwright
 
-from tests.support import (
-    BOT,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SALT_PASSAGE,
-    SALT_QUESTION,
-    ask,
-    launched_app,
-    personas_with_readings,
-)
+from tests.browser import BOT, CHROMIUM, CHROMIUM_ARGS, ask
+from tests.support import SALT_PASSAGE, SALT_QUESTION, launched_app, personas_with_readings
+
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +51,7 @@ def test_an_answer_grounded_in_a_reading_cites_it(tmp_path: Path) -> None:
     assert "harbour-notes.txt" not in box["content"]
 
 
+@pytest.mark.browser
 def test_page_says_while_the_model_loads_then_answers(tmp_path: Path) -> None:
     """The first page opened starts the model; a notice shows until it has loaded."""
     with launched_app(tmp_path, AGORA_MAX_OUTPUT_TOKENS="48") as url, sync_playwright() as p:

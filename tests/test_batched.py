@@ -51,6 +51,8 @@ def steps(llama_server: EmbeddedServer) -> Iterator[list[Step]]:
     engine.on_step.remove(recorded.append)
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_eight_greedy_streams_together_match_their_lone_runs(llama_server: EmbeddedServer,
                                                             steps: list[Step]) -> None:
     client = sdk(llama_server.base_url, timeout=300)
@@ -111,6 +113,8 @@ def test_replies_under_way_are_kept_on_consecutive_streams() -> None:
     assert BatchedEngine._compact(streams, active, []) == 0 and streams.moves == []  # type: ignore[arg-type]
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_a_greedy_reply_is_the_serial_engines_reply(llama_server: EmbeddedServer) -> None:
     client = sdk(llama_server.base_url, timeout=300)
     messages = class_of_eight()[0]
@@ -118,6 +122,8 @@ def test_a_greedy_reply_is_the_serial_engines_reply(llama_server: EmbeddedServer
         assert reply(sdk(serial.base_url, timeout=300), messages, 40) == reply(client, messages, 40)
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_a_long_prompt_is_read_in_chunks_while_the_others_stream(llama_server: EmbeddedServer,
                                                                 steps: list[Step]) -> None:
     engine = llama_server.engine
@@ -138,6 +144,8 @@ def test_a_long_prompt_is_read_in_chunks_while_the_others_stream(llama_server: E
     assert second and len("".join(pieces)) > 100
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_stop_frees_a_place_and_the_others_finish() -> None:
     engine = BatchedEngine(batch=2)
     with EmbeddedServer(engine) as server:

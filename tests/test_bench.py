@@ -11,9 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.browser
 def test_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-W", "ignore", "bench/streaming.py", "--quick", "--out", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)

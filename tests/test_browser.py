@@ -14,19 +14,10 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from agora.personas import load_personas
 from agora.web.launch import launch_options
-from tests.support import (
-    BOT,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    READINGS,
-    SALT_PASSAGE,
-    SALT_QUESTION,
-    USER,
-    RunningApp,
-    ask,
-    free_port,
-    running_app,
-)
+from tests.browser import BOT, CHROMIUM, CHROMIUM_ARGS, USER, ask
+from tests.support import READINGS, SALT_PASSAGE, SALT_QUESTION, RunningApp, free_port, running_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PERSONAS = {p.id: p for p in load_personas()}

@@ -37,6 +37,7 @@ def test_records_keep_feedback_and_daily_counts_across_a_restart(tmp_path: Path)
     again.close()
 
 
+@pytest.mark.slow
 def test_the_daily_cap_holds_per_ip_across_a_restart_and_refused_messages_go_nowhere(tmp_path: Path) -> None:
     env = {"AGORA_DAILY_MESSAGES": "2", "AGORA_RECORDS": str(tmp_path / "records.db")}
     with running_app(env) as agora:
@@ -103,6 +104,7 @@ def test_the_teachers_filters_refuse_malformed_values_in_one_line(classroom: Cla
     assert len(classroom.records.feedback()) == 1
 
 
+@pytest.mark.slow
 def test_nothing_of_the_teachers_view_is_in_the_public_api(tmp_path: Path) -> None:
     with running_app({"AGORA_TEACHER_PASSWORD": "hemlock"}) as agora:
         agora.classroom.records.add(Feedback.now("flag", "plato", "secret-question-7", "an answer"))

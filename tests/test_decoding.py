@@ -47,6 +47,8 @@ def plato_thread() -> list[dict[str, str]]:
     return [*plato.sample_turns("What is philosophy?"), {"role": "user", "content": "What is philosophy?"}]
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_a_client_polling_until_completed_gets_the_reply(llama_server: EmbeddedServer) -> None:
     """No max_completion_tokens (as the seed's PHP client sends none): the run ends `completed`."""
     client = sdk(llama_server.base_url)
@@ -59,6 +61,8 @@ def test_a_client_polling_until_completed_gets_the_reply(llama_server: EmbeddedS
     assert run.usage is not None and run.usage.completion_tokens < 1000
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_a_streamed_run_joins_to_its_final_message(llama_server: EmbeddedServer) -> None:
     client = sdk(llama_server.base_url)
     asst = client.beta.assistants.create(model="smollm2-135m-instruct", instructions=PERSONAS["kant"].instructions)
@@ -70,6 +74,8 @@ def test_a_streamed_run_joins_to_its_final_message(llama_server: EmbeddedServer)
     assert run.status == "completed" and len(deltas) >= 3 and "".join(deltas) == final
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_seed_and_stop_reach_the_real_model(llama_server: EmbeddedServer) -> None:
     client = sdk(llama_server.base_url)
 

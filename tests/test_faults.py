@@ -122,6 +122,7 @@ def test_control_characters_are_stripped(agora: RunningApp) -> None:
     assert ask(client, "\x00wh\x07at\u202e is\x1b good?").startswith("[turn 1] You asked: what is good?")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flow", FLOWS)
 def test_backend_refused_at_start_then_mid_chat(flow: str) -> None:
     port, store = free_port(), MemoryStore()

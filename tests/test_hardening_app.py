@@ -218,6 +218,7 @@ def test_the_badge_shows_scheme_host_and_port_only() -> None:
         assert secret not in page.classroom.about_backend("en") and secret not in page_config
 
 
+@pytest.mark.slow
 def test_the_rate_limiter_keys_on_session_ids_and_forgets_idle_ones() -> None:
     limiter = RateLimiter(1, None)
     for _ in range(200):  # new sessions, the old ones collected: CPython hands their addresses out again

@@ -31,6 +31,8 @@ def hub_cache(tmp_path: Path) -> Path:
     return cache
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_a_hub_reference_is_found_offline_and_answers(hub_cache: Path, tmp_path: Path) -> None:
     with launched_app(tmp_path, AGORA_GGUF=REFERENCE, AGORA_MAX_OUTPUT_TOKENS="24", HF_HUB_OFFLINE="1",
                       HF_HUB_CACHE=str(hub_cache)) as url:

@@ -52,6 +52,7 @@ def agora() -> Iterator[RunningApp]:
         yield running
 
 
+@pytest.mark.slow
 def test_a_hurtful_message_is_not_sent_and_the_teacher_sees_it(agora: RunningApp) -> None:
     client = Client(agora.url, verbose=False)
     reply = client.predict(HURTFUL[0], "plato", api_name="/chat")

@@ -60,6 +60,7 @@ def test_yaml_export_round_trips() -> None:
     assert isinstance(persona, Persona) and persona.label == "Socrates (c. 470–399 BCE)"
 
 
+@pytest.mark.slow
 def test_app_refuses_to_start_on_a_bad_persona_file(tmp_path: Path) -> None:
     bad = tmp_path / "mine.yaml"
     bad.write_text(GOOD.replace("  avatar: 🏛️\n", ""), encoding="utf-8")

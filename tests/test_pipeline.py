@@ -53,6 +53,7 @@ def test_a_chat_answer_that_turns_hurtful_is_cut_as_it_streams(agora: RunningApp
     assert (hit.persona, hit.question, hit.detail) == (hurtful, "Tell me [[echo]]", "harassment") and "moron" in hit.answer
 
 
+@pytest.mark.slow
 def test_a_debate_turn_that_turns_hurtful_is_cut_as_a_chat_answer_is(agora: RunningApp) -> None:
     hurtful, other = (p.id for p in agora.classroom.personas)
     question = "Is it ever right to lie? [[echo]]"

@@ -8,9 +8,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from gradio_client import Client
 
 from tests.support import ROOT, clean_env, free_port, process, wait_for
+
+pytestmark = pytest.mark.slow
 
 
 def test_reload_mode_serves_and_swaps_the_page_on_edit(tmp_path: Path) -> None:

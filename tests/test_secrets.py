@@ -15,6 +15,7 @@ from agora.web.launch import launch_options
 from tests.support import running_app
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flow", ["assistants", "responses", "chat"])
 def test_key_is_nowhere_to_be_seen(flow: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     secret = f"sk-agora-{uuid.uuid4().hex}"

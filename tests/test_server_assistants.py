@@ -312,6 +312,8 @@ def test_concurrent_runs_on_different_threads_do_not_mix(client: OpenAI) -> None
         assert f"nonce-{n}" in text and all(f"nonce-{m}" not in text for m in range(8) if m != n)
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_real_smollm2_streams_token_by_token(llama_server: EmbeddedServer) -> None:
     client = sdk(llama_server.base_url)
     asst = client.beta.assistants.create(model="smollm2-135m-instruct",

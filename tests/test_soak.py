@@ -15,6 +15,8 @@ from openai.types.beta import Thread
 
 from tests.support import running_app
 
+pytestmark = pytest.mark.slow
+
 SESSIONS = 64
 
 
