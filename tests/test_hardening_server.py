@@ -56,6 +56,7 @@ def health(base_url: str) -> dict[str, object]:
 # ------------------------------------------------------------------ one active run per thread
 
 
+@pytest.mark.slow
 def test_parallel_run_creation_accepts_exactly_one(server: EmbeddedServer) -> None:
     client = sdk(server.base_url)
     asst = client.beta.assistants.create(model="scripted")
@@ -99,6 +100,7 @@ def test_an_active_run_refuses_runs_and_messages_in_parallel(server: EmbeddedSer
 # ------------------------------------------------------------------ requests nobody waits for
 
 
+@pytest.mark.slow
 def test_health_answers_while_fifty_requests_hang_and_they_end_when_their_clients_leave(
         server: EmbeddedServer) -> None:
     def hang(i: int) -> None:
@@ -291,6 +293,7 @@ def test_a_file_that_is_not_a_database_gets_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and str(bad) in lines[0] and "Traceback" not in lines[0], done.stderr.decode()
 
 
+@pytest.mark.slow
 def test_the_app_names_a_broken_database_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "agora.db"
     bad.write_text("these are my notes, not a database\n" * 100)
