@@ -14,6 +14,8 @@ import pytest
 import yaml
 from gradio_client import Client
 
+from agora.classroom import Session
+from agora.classroom.debate import Seat, saved
 from agora.classroom.reply import MODERATE_EVERY
 from tests.support import ROOT, RunningApp, running_app
 
@@ -71,3 +73,35 @@ def test_a_debate_turn_that_turns_hurtful_is_cut_as_a_chat_answer_is(agora: Runn
     # The debate goes on; the next speaker (who repeats its whole prompt) is not shown what was withheld.
     after = text_of(client.predict(other, [hurtful, other], question, "", api_name="/debate_turn")[-1])
     assert "moron" not in after and "withheld" not in after and after.endswith("user: Is it ever right to lie?")
+
+
+def test_stop_checks_what_was_shown_and_takes_a_hurtful_part_off_the_backend(agora: RunningApp) -> None:
+    """Stop closes the reply at once (on Gradio's event loop: nothing slow there); the Stop event
+    then checks what was shown, from its own thread, as the page's handler does."""
+    classroom, session = agora.classroom, Session(lang="en")
+    persona = classroom.personas[0]
+    conv = session.conversation_for(persona.id, 0)
+    exchange = conv.begin("Tell me [[echo delay=0.05]]", 0)
+    reply = classroom.reply(conv, persona, exchange, session, None)
+    while "moron" not in exchange.answer:  # the first words are on screen, fewer than a check waits for
+        next(reply)
+    assert len(exchange.answer) < MODERATE_EVERY
+    reply.close()  # Stop
+    assert exchange.ending is None and "moron" in exchange.answer  # closing checks nothing itself
+    classroom.stopped(session)
+    assert exchange.ending is not None and exchange.ending.kind == "withheld" and exchange.answer == ""
+    assert classroom.records.feedback(("moderation",))[0].question == "Tell me [[echo delay=0.05]]"
+    if agora.backend.api == "assistants":  # the thread no longer holds it: the next run is not shown it
+        assert conv.thread_id is not None and not [m for m in agora.messages(conv.thread_id) if m.role == "assistant"]
+    elif agora.backend.api == "responses":
+        assert conv.responses_mode == "history"  # the server's copy holds it: the history goes from the records
+
+
+def test_a_debate_turn_that_fails_before_its_first_word_says_so(agora: RunningApp) -> None:
+    classroom, session, seat = agora.classroom, Session(lang="en"), Seat()
+    names = [p.id for p in classroom.personas]
+    debate, _ = classroom.debates.open(seat, names, "Why? [[raise]]", "", session, None)
+    assert list(classroom.debates.speak(seat, debate, None, session)) == []
+    [turn] = debate.turns
+    assert turn.text == "" and turn.ending is not None and turn.ending.kind not in ("stopped", "cut", "withheld")
+    assert turn.shown("en").startswith("⚠️ ") and saved(debate)["turns"] == []  # shown, not kept by the browser

@@ -60,7 +60,7 @@ def clean(message: str) -> str:
 class RateLimiter:
     """Sliding one-minute windows per session and per client IP; ``None`` turns a limit off.
 
-    It lives in the demo (one per app), not at module level, and keeps only the last minute's
+    It lives in the admission (one per app), not at module level, and keeps only the last minute's
     timestamps: a key idle for a minute is forgotten.  Sessions are keyed by their own random id.
     """
 

@@ -8,7 +8,7 @@ in a :class:`~.session.Session`).  It imports no Gradio: the page is one way to 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 from ..client import Backend, make_flow
@@ -86,17 +86,29 @@ class Classroom:
     # ------------------------------------------------------------------ the conversation
 
     def reply(self, conv: Conversation, persona: Persona, exchange: Exchange, session: Session,
-              host: str | None) -> Iterator[None]:
+              host: str | None) -> Generator[None, None, None]:
         """Answer ``exchange``'s question, if it is admitted, through the reply pipeline: yields
         when the page is due an update; ``exchange.ending`` then says why it ended early, if it did."""
         exchange.ending = self.admission.admit(exchange.question, session.id, host, persona.id)
         if exchange.ending is not None:
             return
         readings = self.readings_for(persona, session)
-        yield from self.replies.stream(lambda: self.flow.stream(conv, persona, exchange.question, readings),
-                                       exchange, persona.id, exchange.question, lambda: self.flow.withdraw(conv))
-        if exchange.ending is not None and exchange.ending.kind == "withheld":
-            exchange.sources = []
+        try:
+            yield from self.replies.stream(lambda: self.flow.stream(conv, persona, exchange.question, readings),
+                                           exchange, persona.id, exchange.question, lambda: self.flow.withdraw(conv))
+        finally:
+            if exchange.ending is not None and exchange.ending.kind == "withheld":
+                exchange.sources = []
+
+    def stopped(self, session: Session) -> None:
+        """The student pressed Stop: the answer under way is marked as stopped, and what it showed
+        is checked once more (withheld, recorded and taken off the backend if it was hurtful)."""
+        conv = session.conversation
+        if conv.exchanges and conv.exchanges[-1].ending is None:
+            exchange = conv.exchanges[-1]
+            self.replies.stopped(exchange, conv.persona_id, exchange.question, lambda: self.flow.withdraw(conv))
+            if exchange.ending is not None and exchange.ending.kind == "withheld":
+                exchange.sources = []
 
     def judge(self, session: Session, number: int, liked: object) -> None:
         """A thumb or a flag on the answer to the session's ``number``-th question, kept in the

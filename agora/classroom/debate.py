@@ -10,7 +10,7 @@ chat answer.  The class's question and interjections pass :mod:`.admission` as c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,7 @@ class Debate:
     turns: list[Turn] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict, repr=False)
     thread_id: str | None = None  # Assistants: the thread all the speakers' runs share
+    run_id: str | None = None  # Assistants: the run of the latest turn
 
     def next_speaker(self) -> str:
         """Round-robin: whoever has spoken least, the first such in the order chosen."""
@@ -110,9 +111,13 @@ def debate_rules(persona: Persona, others: Sequence[Persona]) -> str:
 # ---------------------------------------------------------------------------- what the browser keeps
 
 
+#: The longest a kept turn or question may be (a forged copy must not send megabytes to the model each turn).
+KEPT_CHARS = 20_000
+
+
 class SavedTurn(BaseModel):
     speaker: str = Field(max_length=64)
-    text: str
+    text: str = Field(max_length=KEPT_CHARS)
     cut: bool = False
     withheld: str = Field("", max_length=200)  # the categories moderation found
 
@@ -120,16 +125,16 @@ class SavedTurn(BaseModel):
 class SavedDebate(BaseModel):
     """A debate as the browser keeps it: not the thread id, which a page could forge to read another's."""
 
-    question: str
+    question: str = Field(max_length=KEPT_CHARS)
     speakers: list[str] = Field(min_length=2, max_length=SLOTS)
-    turns: list[Any] = Field(default_factory=list)  # each checked on its own: a bad one is dropped
+    turns: list[Any] = Field(default_factory=list, max_length=500)  # each checked on its own: a bad one is dropped
 
     @classmethod
     def of(cls, debate: Debate) -> SavedDebate:
         return cls(question=debate.question, speakers=list(debate.speakers), turns=[SavedTurn(
             speaker=t.speaker, text=t.text, cut=t.cut,
             withheld=t.ending.values.get("categories", "") if t.ending and t.ending.kind == "withheld" else "")
-            for t in debate.turns])
+            for t in debate.turns if t.text.strip() or t.ending and t.ending.kind == "withheld"])
 
 
 def saved(debate: Debate) -> dict[str, Any]:
@@ -216,7 +221,7 @@ class Debates:
         debate.turns.append(Turn(CLASS, said))
         return debate, True
 
-    def speak(self, seat: Seat, debate: Debate, speaker: str | None, session: Session) -> Iterator[None]:
+    def speak(self, seat: Seat, debate: Debate, speaker: str | None, session: Session) -> Generator[None, None, None]:
         """One turn of ``speaker`` (None: whoever is next), streamed through the reply pipeline;
         yields when the page is due an update (the turn is ``seat.speaking``).  The turn joins the
         debate when it ends: while it streams, its speaker is shown the debate before it."""
@@ -234,17 +239,20 @@ class Debates:
         finally:
             if not ended and turn.ending is None:
                 turn.ending = Ending("stopped")
-            if turn.text.strip() or turn.ending is not None and turn.ending.kind == "withheld":
+            # A turn that said something, or failed with a notice (a failure before the first word
+            # is shown, not dropped); one stopped before its first word leaves nothing.
+            if turn.text.strip() or turn.ending is not None and turn.ending.kind != "stopped":
                 debate.turns.append(turn)
-            seat.speaking = None
+            if ended:  # a stopped turn stays in its seat, for Stop's handler (which may come after)
+                seat.speaking = None
 
-    @staticmethod
-    def stop(seat: Seat) -> Debate | None:
-        """Stop: the turn under way is marked as stopped (its run is cancelled as its stream closes);
-        the debate as the class should now see it, or None if nothing was being said."""
+    def stop(self, seat: Seat) -> Debate | None:
+        """Stop: the turn under way is marked as stopped (its run is cancelled as its stream
+        closes) and what it showed is checked once more; the debate as the class should now see
+        it, or None if nothing was being said."""
         debate, turn = seat.debate, seat.speaking
         if debate is None or turn is None:
             return None
-        turn.ending = turn.ending or Ending("stopped")
+        self.replies.stopped(turn, turn.speaker, debate.question, lambda: self.flow.withdraw(debate))
         return Debate(debate.question, debate.speakers, [*debate.turns, *([turn] if turn not in debate.turns else [])],
                       names=debate.names)

@@ -73,8 +73,10 @@ class Replies:
         """Write the reply that ``deltas()`` streams into ``said``; yield each time the page is
         due an update.  When it ends, ``said.ending`` says why if it ended early (withheld, cut,
         failed…); a withheld reply is also ``withdraw()``-n from the backend's conversation.
-        Closing this generator (the student pressed Stop) closes the flow's stream, which
-        cancels the run, and still checks what was shown."""
+        Closing this generator (the student pressed Stop) closes the flow's stream, which cancels
+        the run, and nothing more: Gradio closes it on its event loop, where a moderation call
+        would hold up every student.  What was shown is checked by :meth:`stopped`, from the Stop
+        event's own worker thread."""
         watch = self._watch(persona_id, question)
         verdict: Verdict | None = None
         try:
@@ -88,15 +90,19 @@ class Replies:
                         yield
             if verdict is None and watch is not None:
                 verdict = watch.final(said.text)
-        except GeneratorExit:  # stopped: what is on screen is checked all the same
-            if watch is not None and (verdict := watch.final(said.text)) is not None:
-                self._withhold(said, verdict, withdraw)
-            raise
         except Exception as exc:  # noqa: BLE001 - every failure ends in a notice; the partial text stays
             said.ending = ending_for(exc, self.timeout, mid_reply=bool(said.text))
-            if watch is not None:
+            if verdict is None and watch is not None:  # (a verdict already found stands)
                 verdict = watch.final(said.text)
         if verdict is not None:
+            self._withhold(said, verdict, withdraw)
+
+    def stopped(self, said: Said, persona_id: str, question: str, withdraw: Callable[[], None]) -> None:
+        """A reply the student stopped: marked as stopped, and what it showed checked once more —
+        a hurtful part is withheld, recorded for the teacher and taken off the backend."""
+        said.ending = said.ending or Ending("stopped")
+        if (watch := self._watch(persona_id, question)) is not None and said.ending.kind == "stopped" \
+                and (verdict := watch.check(said.text)) is not None:
             self._withhold(said, verdict, withdraw)
 
     @staticmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -23,11 +24,15 @@ from .readings import Reading, Source
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait for a cancelled run to end before its withheld message is taken off the thread.
+WITHDRAW_WAIT = 5.0
+
 
 class OnThread(Protocol):
     """What keeps a thread: a conversation or a discussion."""
 
     thread_id: str | None
+    run_id: str | None  # the run of the latest reply
 
 
 class AssistantsFlow(Flow):
@@ -99,24 +104,31 @@ class AssistantsFlow(Flow):
         self._check(client, run_stream.get_final_run())
 
     def withdraw(self, holder: OnThread) -> None:
-        """The thread's last run's messages leave it (the server would show them to the next run)."""
-        if holder.thread_id is None:
+        """The latest reply's message leaves the thread (the server would show it to the next run).
+        Its run was cancelled as its stream closed; a cancel may take a moment, and a message is
+        deleted only once its run is over."""
+        thread_id, run_id = holder.thread_id, holder.run_id
+        if thread_id is None or run_id is None:
             return
         client = self.backend.client()
         try:
-            for run in client.beta.threads.runs.list(thread_id=holder.thread_id, limit=1, order="desc").data:
-                for message in client.beta.threads.messages.list(thread_id=holder.thread_id, run_id=run.id).data:
-                    client.beta.threads.messages.delete(message.id, thread_id=holder.thread_id)
+            deadline = time.monotonic() + WITHDRAW_WAIT
+            while client.beta.threads.runs.retrieve(run_id, thread_id=thread_id).status in ACTIVE \
+                    and time.monotonic() < deadline:
+                time.sleep(0.1)
+            for message in client.beta.threads.messages.list(thread_id=thread_id, run_id=run_id).data:
+                if message.role == "assistant":
+                    client.beta.threads.messages.delete(message.id, thread_id=thread_id)
         except openai.OpenAIError as exc:
-            log.warning("could not take a withheld reply off thread %s: %s", holder.thread_id, exc)
+            log.warning("could not take a withheld reply off thread %s: %s", thread_id, exc)
 
     def _relay(self, client: openai.OpenAI, run_stream: AssistantEventHandler, holder: OnThread) -> Iterator[str]:
         """The run's text as it streams; a run left mid-reply (Stop) is cancelled on the server."""
         finished = False
         try:
             for delta in run_stream.text_deltas:
-                if holder.thread_id is None and run_stream.current_run is not None:
-                    holder.thread_id = run_stream.current_run.thread_id  # known before the first word shows
+                if (run := run_stream.current_run) is not None and holder.run_id != run.id:
+                    holder.thread_id, holder.run_id = holder.thread_id or run.thread_id, run.id  # before the first word
                 if without_markers(delta):  # a delta of citation markers only: they become the sources box
                     yield delta
             finished = True
@@ -141,7 +153,7 @@ class AssistantsFlow(Flow):
     def _after(client: openai.OpenAI, holder: OnThread, run: Run | None, finished: bool) -> None:
         if run is None:
             return
-        holder.thread_id = holder.thread_id or run.thread_id
+        holder.thread_id, holder.run_id = holder.thread_id or run.thread_id, run.id
         if not finished and run.status in ACTIVE:
             # Stopped mid-reply: cancel on the server so the next message works at once.
             try:

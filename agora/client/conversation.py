@@ -67,6 +67,8 @@ class Conversation:
     responses_mode: str = "conversation"      # conversation → chain → history, as the server allows
     # The vector store the thread searches; known only to this session (never taken from the browser).
     searched_store: str | None = field(default=None, repr=False)
+    # Assistants: the run of the latest reply (to take it back if moderation withholds it); this session's only.
+    run_id: str | None = field(default=None, repr=False)
 
     def history(self) -> list[dict[str, str]]:
         """Past turns as plain chat messages, for APIs that are sent the history."""
@@ -86,6 +88,6 @@ class Conversation:
     def saved(self) -> dict[str, Any]:
         """What the browser keeps: everything but the questions Agora refused to send."""
         data = asdict(self)
-        del data["searched_store"]
+        del data["searched_store"], data["run_id"]
         data["exchanges"] = [asdict(x) for x in self.exchanges if not (x.ending and x.ending.kind in REFUSED)]
         return data

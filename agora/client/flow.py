@@ -26,6 +26,7 @@ class Discussion(Protocol):
     """A conversation several personas share, such as a debate, as a flow needs it."""
 
     thread_id: str | None  # Assistants: the thread every speaker's runs share
+    run_id: str | None  # Assistants: the run of the latest turn
 
     def seen_by(self, speaker: str | None) -> list[dict[str, str]]:
         """All of it as ``speaker`` is shown it (its own turns as its own; None: every turn by name)."""

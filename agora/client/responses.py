@@ -84,6 +84,13 @@ class ResponsesFlow(Flow):
             conv.responses_mode = "history"
             yield from self._stream(client, conv, self._request(conv, persona, message, store), message)
 
+    def withdraw(self, holder: Conversation | Discussion) -> None:
+        """The server's conversation (or the chain of responses) holds the withheld reply; from now
+        on the history goes with each turn, from the records, which no longer hold it.  (A debate
+        turn is unstored: nothing to do.)"""
+        if isinstance(holder, Conversation):
+            holder.responses_mode = "history"
+
     def turn(self, persona: Persona, rules: str, discussion: Discussion) -> Iterator[str]:
         request = given(model=self.backend.model_for(persona), instructions=f"{persona.instructions}\n\n{rules}",
                         temperature=persona.temperature, max_output_tokens=self.backend.settings.max_output_tokens)

@@ -9,6 +9,7 @@ is checked like everything the browser sends.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -117,8 +118,9 @@ class DebateTab:
             if not heard:
                 gr.Warning("This message was not sent to the philosophers (Agora's limits or moderation).")
             for speaker in order:
-                for _ in self.debates.speak(seat, debate, speaker, session):
-                    yield self.shown(debate, session, lang, seat.speaking), "", gr.skip()
+                with contextlib.closing(self.debates.speak(seat, debate, speaker, session)) as updates:
+                    for _ in updates:  # (Stop closes this generator, and so the turn's stream)
+                        yield self.shown(debate, session, lang, seat.speaking), "", gr.skip()
         yield self.shown(debate, session, lang), "", saved(debate)
 
     def shown(self, debate: Debate, session: Session, lang: str, speaking: Turn | None = None) -> Messages:

@@ -8,6 +8,7 @@ Nothing mutable here is shared between students: what belongs to a browser sessi
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,7 @@ import gradio as gr
 from ..classroom import Classroom, Session
 from ..classroom.admission import clean
 from ..classroom.notices import NOTICE, language, say, shown
-from ..client.conversation import Conversation, Ending
+from ..client.conversation import Conversation
 from ..personas import (
     CUSTOM_ID,
     Persona,
@@ -158,18 +159,20 @@ class AgoraPage(gr.Blocks):
         if not exchange.question:
             return  # nothing to ask
         lang, sent = session.lang or language_of(request), None
-        for _ in self.classroom.reply(conv, persona, exchange, session, client_host(request)):
-            yield (sent := exchange.answer)
+        with contextlib.closing(self.classroom.reply(conv, persona, exchange, session, client_host(request))) as updates:
+            for _ in updates:  # (Stop closes this generator, and so the reply's stream)
+                yield (sent := exchange.answer)
         if (final := answered(exchange, lang)) != sent:
             yield final
 
     def mark_stopped(self, history: Messages, session: Session, request: gr.Request) -> tuple[Any, Any]:
-        """Stop leaves the partial answer on screen, marked as stopped (in the chat and its history)."""
+        """Stop leaves the partial answer on screen, marked as stopped (in the chat and its history),
+        or the moderation notice in its place if what it showed was hurtful."""
         exchanges = session.conversation.exchanges
         if not history or history[-1].get("role") != "assistant" or (history[-1].get("metadata") or {}).get("title") \
                 or not exchanges or exchanges[-1].ending:  # (a sources box: the answer had ended)
             return gr.skip(), gr.skip()
-        exchanges[-1].ending = Ending("stopped")
+        self.classroom.stopped(session)
         marked = [*history[:-1], {**history[-1], "content": shown(exchanges[-1], session.lang or language_of(request))}]
         return marked, marked
 
